@@ -1,0 +1,199 @@
+"""The agent living inside a stock ipykernel: records what each cell run touched.
+
+It hooks IPython's ``pre_run_cell`` / ``post_run_cell`` events (no tracing):
+before a run it analyses the transformed code once and fingerprints the
+globals the cell might mutate; after the run it confirms mutations and the
+identity changes of globals, and stores a :class:`CellRecord` keyed by the
+``cellId`` of the request. The server pulls new records with :meth:`report`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from .analysis import CellAnalysis, FunctionSummary, analyze, close_over_calls
+from .fingerprint import fingerprint
+from .graph import ANY_PATH, CellRecord, Graph
+from .protocol import AGENT_NAME, PROTOCOL_VERSION, encode_report
+
+log = logging.getLogger("kernel_agent")
+
+#: Globals IPython itself rebinds on every run; never user state.
+_IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open", AGENT_NAME})
+
+
+def _is_user_name(name: str) -> bool:
+    return not name.startswith("_") and name not in _IPYTHON_NAMES
+
+
+@dataclass
+class _PendingRun:
+    """What the agent learned before a run, to finish the record after it."""
+
+    cell_id: str
+    code: str
+    analysis: CellAnalysis
+    uses: set[str]
+    defines: set[str]
+    fingerprints: dict[str, Any]
+    identities: dict[str, int]
+
+
+@dataclass
+class Agent:
+    """Per-kernel recorder; one instance is installed as ``AGENT_NAME``."""
+
+    shell: Any
+    graph: Graph = field(default_factory=Graph)
+    summaries: dict[str, FunctionSummary] = field(default_factory=dict)
+    instance_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    clock: int = 0
+    protocol_version: int = PROTOCOL_VERSION
+    deleted: dict[str, int] = field(default_factory=dict)
+    _pending: _PendingRun | None = None
+
+    # -- IPython event hooks -------------------------------------------------
+
+    def pre_run_cell(self, info: Any) -> None:
+        self._pending = None
+        if getattr(info, "silent", False):
+            return
+        try:
+            self._pending = self._prepare(info)
+        except Exception:  # never let our bookkeeping break the user's run
+            log.exception("kernel_agent: analysis failed; this run is not recorded")
+
+    def post_run_cell(self, result: Any) -> None:
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        try:
+            self._finish(pending, result)
+        except Exception:
+            log.exception("kernel_agent: recording failed; this run is not recorded")
+
+    # -- recording -----------------------------------------------------------
+
+    def _request_metadata(self) -> dict[str, Any]:
+        kernel = getattr(self.shell, "kernel", None)
+        parent = kernel.get_parent() if kernel is not None else None
+        return (parent or {}).get("metadata") or {}
+
+    def _prepare(self, info: Any) -> _PendingRun | None:
+        metadata = self._request_metadata()
+        self._forget_deleted(metadata.get("deletedCells") or [])
+        cell_id = metadata.get("cellId") or getattr(info, "cell_id", None)
+        if not cell_id:
+            return None
+        raw = info.raw_cell or ""
+        analysis = analyze(self.shell.transform_cell(raw))
+        uses, defines = self._closed_effects(analysis)
+        namespace = self.shell.user_ns
+        watched = analysis.maybe_mutated | {root_name for root_name in analysis.method_receivers}
+        return _PendingRun(
+            cell_id=str(cell_id),
+            code=raw,
+            analysis=analysis,
+            uses=uses,
+            defines=defines,
+            fingerprints={n: fingerprint(namespace[n]) for n in watched if n in namespace},
+            identities={n: id(v) for n, v in namespace.items() if _is_user_name(n)},
+        )
+
+    def _closed_effects(self, analysis: CellAnalysis) -> tuple[set[str], set[str]]:
+        """Add what called functions and methods of notebook classes read and write."""
+        summaries = dict(self.summaries)
+        summaries.update(analysis.functions)
+        calls = set(analysis.calls)
+        namespace = self.shell.user_ns
+        for receiver in analysis.method_receivers:
+            class_name = type(namespace.get(receiver)).__name__
+            if class_name in summaries:
+                calls.add(class_name)
+        probe = CellAnalysis(
+            defines=set(),
+            uses=set(),
+            calls=calls,
+            method_receivers=set(),
+            maybe_mutated=set(),
+            functions={},
+            conservative=False,
+        )
+        extra_uses, extra_defines = close_over_calls(probe, summaries)
+        uses = set(analysis.uses) | extra_uses | (calls & set(summaries))
+        defines = set(analysis.defines) | extra_defines
+        if analysis.conservative:
+            uses.add(ANY_PATH)
+        return uses, defines
+
+    def _finish(self, pending: _PendingRun, result: Any) -> None:
+        namespace = self.shell.user_ns
+        defines = set(pending.defines)
+        for name, before in pending.fingerprints.items():
+            if name in namespace and fingerprint(namespace[name]) != before:
+                defines.add(name)
+        defines |= self._rebound_names(pending.identities)
+        self.summaries.update(pending.analysis.functions)
+        self.clock += 1
+        info = getattr(result, "info", None)
+        self.graph.put(
+            CellRecord(
+                cell_id=pending.cell_id,
+                ts=self.clock,
+                code=pending.code,
+                uses=frozenset(pending.uses),
+                defines=frozenset(defines),
+                ok=bool(getattr(result, "success", True)),
+                execution_count=getattr(result, "execution_count", None)
+                or getattr(info, "execution_count", None),
+            )
+        )
+
+    def _rebound_names(self, before: dict[str, int]) -> set[str]:
+        """Globals added, removed or rebound by the run, whatever the analysis saw."""
+        namespace = self.shell.user_ns
+        after = {n: id(v) for n, v in namespace.items() if _is_user_name(n)}
+        changed = {n for n, ident in after.items() if before.get(n) != ident}
+        return changed | (before.keys() - after.keys())
+
+    def _forget_deleted(self, cell_ids: list[str]) -> None:
+        for cell_id in cell_ids:
+            self.graph.remove(str(cell_id))
+            self.deleted[str(cell_id)] = self.clock
+
+    # -- queries from the server ----------------------------------------------
+
+    def report(self, since: int = 0) -> str:
+        """Records newer than ``since`` and deletions, as JSON for the server."""
+        cells = [r.to_json() for r in self.graph.records.values() if r.ts > since]
+        deleted = [cell_id for cell_id, ts in self.deleted.items() if ts >= since]
+        return encode_report(
+            {
+                "version": PROTOCOL_VERSION,
+                "instance": self.instance_id,
+                "clock": self.clock,
+                "cells": cells,
+                "deleted": deleted,
+            }
+        )
+
+
+def load_ipython_extension(shell: Any) -> Agent:
+    """Install the agent once per kernel; re-loading returns the existing one."""
+    existing = shell.user_ns.get(AGENT_NAME)
+    if getattr(existing, "protocol_version", None) == PROTOCOL_VERSION:
+        return existing  # type: ignore[no-any-return]
+    if existing is not None:  # an older agent from a previous server: unhook it
+        for event in ("pre_run_cell", "post_run_cell"):
+            with contextlib.suppress(ValueError, AttributeError):
+                shell.events.unregister(event, getattr(existing, event))
+    agent = Agent(shell=shell)
+    shell.events.register("pre_run_cell", agent.pre_run_cell)
+    shell.events.register("post_run_cell", agent.post_run_cell)
+    shell.user_ns[AGENT_NAME] = agent
+    shell.user_ns_hidden[AGENT_NAME] = agent
+    return agent

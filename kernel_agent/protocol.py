@@ -1,0 +1,42 @@
+"""Names and payload shapes shared by the kernel agent and the server.
+
+The server speaks to the agent only through ordinary execute requests on the
+kernel's own channels: it evaluates ``AGENT_NAME.<method>(...)`` as a
+``user_expressions`` entry and reads back a JSON string. Keeping these names in
+one stdlib-only module lets both sides agree without importing each other.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+#: Bump when the report payload changes shape; the server refuses other versions.
+PROTOCOL_VERSION = 1
+
+#: Name under which the agent object lives in the user namespace.
+AGENT_NAME = "__cascade_agent__"
+
+#: The user_expressions key the server uses for agent reports.
+REPORT_KEY = "__cascade_report__"
+
+#: First line of a cell that opts this run out of cascading (see README).
+OPT_OUT_MARKER = "# cascade: off"
+
+
+def report_expression(since: int) -> str:
+    """The expression the server evaluates to fetch records newer than ``since``."""
+    return f"{AGENT_NAME}.report({int(since)})"
+
+
+def encode_report(payload: dict[str, Any]) -> str:
+    """Serialize a report; compact because it crosses the wire after every run."""
+    return json.dumps(payload, separators=(",", ":"))
+
+
+def decode_report(text: str) -> dict[str, Any]:
+    """Parse a report and check its version; raises ValueError on anything else."""
+    payload = json.loads(text)
+    if not isinstance(payload, dict) or payload.get("version") != PROTOCOL_VERSION:
+        raise ValueError(f"unexpected agent report: {text[:200]!r}")
+    return payload

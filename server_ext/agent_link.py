@@ -1,0 +1,122 @@
+"""Loading the kernel agent into a kernel and reading its reports.
+
+The agent travels as source inside one silent execute request, so it runs in
+any Python kernel — another venv, another Python, a remote machine — without
+being installed there (DESIGN §3). Its answers come back as user_expressions.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import kernel_agent
+from kernel_agent.protocol import (
+    AGENT_NAME,
+    PROTOCOL_VERSION,
+    REPORT_KEY,
+    decode_report,
+    report_expression,
+)
+
+from .kernel_channel import KernelChannel
+
+_BOOTSTRAP = """
+def _cascade_bootstrap(sources, agent_name, version):
+    import importlib.abc, importlib.util, sys
+    shell = get_ipython()
+    if getattr(shell.user_ns.get(agent_name), "protocol_version", None) == version:
+        return
+
+    class _CascadeFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+        cascade_finder = True
+
+        def find_spec(self, name, path=None, target=None):
+            if name not in sources:
+                return None
+            is_package = name == "kernel_agent"
+            return importlib.util.spec_from_loader(name, self, is_package=is_package)
+
+        def create_module(self, spec):
+            return None
+
+        def exec_module(self, module):
+            code = compile(sources[module.__name__], "<%s>" % module.__name__, "exec")
+            exec(code, module.__dict__)
+
+    sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "cascade_finder", False)]
+    sys.meta_path.insert(0, _CascadeFinder())
+    for name in [m for m in sys.modules if m.split(".")[0] == "kernel_agent"]:
+        del sys.modules[name]
+    import kernel_agent.agent
+    kernel_agent.agent.load_ipython_extension(shell)
+
+_cascade_bootstrap(%(sources)s, %(agent_name)r, %(version)r)
+del _cascade_bootstrap
+"""
+
+
+class AgentUnavailable(RuntimeError):
+    """The agent could not be loaded or did not answer; the kernel passes through."""
+
+
+@lru_cache(maxsize=1)
+def bootstrap_source() -> str:
+    """The code that installs this server's copy of ``kernel_agent`` in a kernel."""
+    package_dir = Path(kernel_agent.__file__).parent
+    sources = {}
+    for path in sorted(package_dir.glob("*.py")):
+        name = "kernel_agent" if path.stem == "__init__" else f"kernel_agent.{path.stem}"
+        sources[name] = path.read_text(encoding="utf-8")
+    return _BOOTSTRAP % {
+        "sources": json.dumps(sources),
+        "agent_name": AGENT_NAME,
+        "version": PROTOCOL_VERSION,
+    }
+
+
+def _expression_value(reply: dict[str, Any], key: str) -> Any:
+    """The Python value of one user_expression, or AgentUnavailable with its error."""
+    result = (reply.get("user_expressions") or {}).get(key)
+    if not result:
+        raise AgentUnavailable(f"no {key!r} in the reply (status {reply.get('status')!r})")
+    if result.get("status") != "ok":
+        raise AgentUnavailable(f"{result.get('ename')}: {result.get('evalue')}")
+    return ast.literal_eval(result["data"]["text/plain"])
+
+
+async def inject(channel: KernelChannel) -> str:
+    """Load the agent; return its instance id (stable while the kernel lives)."""
+    reply = await channel.execute(
+        bootstrap_source(),
+        silent=True,
+        store_history=False,
+        user_expressions={"instance": f"{AGENT_NAME}.instance_id"},
+    )
+    if reply.get("status") != "ok":
+        raise AgentUnavailable(f"{reply.get('ename')}: {reply.get('evalue')}")
+    return str(_expression_value(reply, "instance"))
+
+
+def report_request(since: int) -> dict[str, str]:
+    """The user_expressions that make any execute reply carry an agent report."""
+    return {REPORT_KEY: report_expression(since)}
+
+
+def read_report(reply: dict[str, Any]) -> dict[str, Any]:
+    """The agent report carried by a reply to a request built with report_request."""
+    try:
+        return decode_report(_expression_value(reply, REPORT_KEY))
+    except (ValueError, SyntaxError, KeyError) as error:
+        raise AgentUnavailable(str(error)) from error
+
+
+async def fetch_report(channel: KernelChannel, since: int) -> dict[str, Any]:
+    """Ask the agent for records newer than ``since`` with a silent empty request."""
+    reply = await channel.execute(
+        "", silent=True, store_history=False, user_expressions=report_request(since)
+    )
+    return read_report(reply)

@@ -1,0 +1,136 @@
+"""Reading and rewriting kernel messages as they cross the websocket.
+
+Both wire formats live here (DESIGN §5): the binary ``v1.kernel.websocket.
+jupyter.org`` subprotocol of JupyterLab 4 / Notebook 7, and the legacy JSON
+text (or binary-with-buffers) framing of nbclassic. Only the parts the proxy
+needs are unpacked. Decoding never raises: a frame it cannot read is reported
+as ``None`` and passed on untouched, for jupyter_server to judge.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+from jupyter_server.services.kernels.connection.base import (
+    deserialize_binary_message,
+    deserialize_msg_from_ws_v1,
+    serialize_binary_message,
+    serialize_msg_to_ws_v1,
+)
+
+V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
+
+Frame = str | bytes
+
+
+@dataclass
+class ExecuteRequest:
+    """The parts of a browser's execute_request the cascade needs."""
+
+    msg_id: str
+    code: str
+    metadata: dict[str, Any]
+    silent: bool
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _v1_parts(frame: bytes) -> tuple[str, list[bytes]] | None:
+    if len(frame) < 16:
+        return None
+    count = int.from_bytes(frame[:8], "little")
+    if count < 2 or 8 * (count + 1) > len(frame):
+        return None
+    try:
+        channel, parts = deserialize_msg_from_ws_v1(frame)
+    except (UnicodeDecodeError, ValueError, IndexError):
+        return None
+    return str(channel), list(parts)
+
+
+def _legacy_message(frame: Frame) -> dict[str, Any] | None:
+    try:
+        msg = deserialize_binary_message(frame) if isinstance(frame, bytes) else json.loads(frame)
+    except (ValueError, TypeError, KeyError, IndexError, struct.error, UnicodeDecodeError):
+        return None
+    return msg if isinstance(msg, dict) else None
+
+
+def read_execute_request(frame: Frame, protocol: str | None) -> ExecuteRequest | None:
+    """An execute_request on the shell channel, or None for anything else."""
+    try:
+        if protocol == V1_PROTOCOL:
+            if not isinstance(frame, bytes) or (decoded := _v1_parts(frame)) is None:
+                return None
+            channel, parts = decoded
+            if channel != "shell" or len(parts) < 4:
+                return None
+            header = _as_dict(json.loads(parts[0]))
+            if header.get("msg_type") != "execute_request":
+                return None
+            metadata, content = _as_dict(json.loads(parts[2])), _as_dict(json.loads(parts[3]))
+        else:
+            msg = _legacy_message(frame)
+            if msg is None or msg.get("channel", "shell") != "shell":
+                return None
+            header = _as_dict(msg.get("header"))
+            if header.get("msg_type") != "execute_request":
+                return None
+            metadata, content = _as_dict(msg.get("metadata")), _as_dict(msg.get("content"))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    code, msg_id = content.get("code"), header.get("msg_id")
+    if not isinstance(code, str) or not isinstance(msg_id, str):
+        return None
+    return ExecuteRequest(msg_id, code, metadata, bool(content.get("silent", False)))
+
+
+def with_metadata(frame: Frame, protocol: str | None, extra: dict[str, Any]) -> Frame:
+    """The same message with keys added to its metadata (for nbclassic's cellId)."""
+    if protocol == V1_PROTOCOL and isinstance(frame, bytes):
+        decoded = _v1_parts(frame)
+        if decoded is None:
+            return frame
+        channel, parts = decoded
+        metadata = {**_as_dict(json.loads(parts[2])), **extra}
+        parts[2] = json.dumps(metadata).encode()
+        return bytes(serialize_msg_to_ws_v1(parts, channel))
+    msg = _legacy_message(frame)
+    if msg is None:
+        return frame
+    msg["metadata"] = {**_as_dict(msg.get("metadata")), **extra}
+    if isinstance(frame, bytes):
+        return bytes(serialize_binary_message(msg))
+    return json.dumps(msg)
+
+
+@dataclass
+class Reply:
+    """A shell reply travelling to the browser."""
+
+    msg_type: str
+    parent_msg_id: str
+    status: str
+
+
+def read_shell_reply(session: Any, zmq_parts: list[Any]) -> Reply | None:
+    """Header, parent and status of a kernel→browser shell message (ZMQ frames)."""
+    try:
+        _, parts = session.feed_identities(zmq_parts)
+        header = session.unpack(_bytes(parts[1]))
+        if header.get("msg_type") != "execute_reply":
+            return None
+        parent = session.unpack(_bytes(parts[2]))
+        content = session.unpack(_bytes(parts[4]))
+    except Exception:
+        return None
+    return Reply("execute_reply", str(parent.get("msg_id", "")), str(content.get("status", "")))
+
+
+def _bytes(part: Any) -> bytes:
+    return part.bytes if hasattr(part, "bytes") else bytes(part)

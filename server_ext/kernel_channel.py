@@ -1,0 +1,161 @@
+"""The one place that speaks the kernel protocol from the server side.
+
+A :class:`KernelChannel` owns a private client for one kernel. Requests sent on
+it get their replies privately, while their iopub traffic is still broadcast to
+every browser by the kernel (DESIGN §5) — exactly what cascaded runs need. All
+execute requests the server makes (agent injection, queries, cascaded cells) go
+through :meth:`KernelChannel.execute`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+IopubHandler = Callable[[dict[str, Any]], None]
+
+
+class KernelGone(RuntimeError):
+    """The kernel restarted, died or shut down before a request completed."""
+
+
+@dataclass
+class _Pending:
+    """An execute request waiting for both its reply and its final idle status."""
+
+    on_iopub: IopubHandler | None
+    reply: asyncio.Future[dict[str, Any]]
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class KernelChannel:
+    """A private shell+iopub client on one kernel, routing messages by parent id."""
+
+    def __init__(self, kernel_manager: Any, log: logging.Logger) -> None:
+        self._kernel_manager = kernel_manager
+        self._log = log
+        self._client: Any = None
+        self._pending: dict[str, _Pending] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._ready: asyncio.Future[None] | None = None
+
+    async def _ensure_started(self) -> None:
+        if self._ready is None:
+            self._ready = asyncio.ensure_future(self._start())
+        await asyncio.shield(self._ready)
+
+    async def _start(self) -> None:
+        client = self._kernel_manager.client()
+        client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
+        self._client = client
+        self._tasks = [
+            asyncio.ensure_future(self._read(client.shell_channel, self._on_shell)),
+            asyncio.ensure_future(self._read(client.iopub_channel, self._on_iopub)),
+        ]
+        await self._await_iopub_subscription()
+
+    async def _await_iopub_subscription(self, attempts: int = 40) -> None:
+        """ZMQ SUB sockets join late: probe until our iopub sees a reply's status."""
+        for _ in range(attempts):
+            msg = self._client.session.msg("kernel_info_request", {})
+            pending = self._register(msg["header"]["msg_id"], None)
+            self._client.shell_channel.send(msg)
+            try:
+                await asyncio.wait_for(pending.idle.wait(), 0.25)
+                return
+            except asyncio.TimeoutError:
+                continue
+            finally:
+                self._pending.pop(msg["header"]["msg_id"], None)
+        raise KernelGone("the kernel's iopub channel did not answer")
+
+    async def _read(self, channel: Any, handle: Callable[[dict[str, Any]], None]) -> None:
+        while True:
+            try:
+                msg = await channel.get_msg()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a malformed or closed socket: log once, stop reading
+                self._log.debug("cascade: kernel channel stopped reading", exc_info=True)
+                self.fail_all("the kernel connection closed")
+                return
+            try:
+                handle(msg)
+            except Exception:
+                self._log.exception("cascade: error handling a kernel message")
+
+    def _register(self, msg_id: str, on_iopub: IopubHandler | None) -> _Pending:
+        pending = _Pending(on_iopub=on_iopub, reply=asyncio.get_running_loop().create_future())
+        self._pending[msg_id] = pending
+        return pending
+
+    def _on_shell(self, msg: dict[str, Any]) -> None:
+        pending = self._pending.get(msg.get("parent_header", {}).get("msg_id", ""))
+        if pending is not None and not pending.reply.done():
+            pending.reply.set_result(msg.get("content", {}))
+
+    def _on_iopub(self, msg: dict[str, Any]) -> None:
+        pending = self._pending.get(msg.get("parent_header", {}).get("msg_id", ""))
+        if pending is None:
+            return
+        if msg["msg_type"] == "status":
+            if msg["content"].get("execution_state") == "idle":
+                pending.idle.set()
+        elif pending.on_iopub is not None:
+            pending.on_iopub(msg)
+
+    async def execute(
+        self,
+        code: str,
+        *,
+        silent: bool = False,
+        store_history: bool = True,
+        user_expressions: dict[str, str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        on_iopub: IopubHandler | None = None,
+        on_sent: Callable[[str], None] | None = None,
+    ) -> dict[str, Any]:
+        """Run ``code``; return the execute_reply content once all its output arrived."""
+        await self._ensure_started()
+        content = {
+            "code": code,
+            "silent": silent,
+            "store_history": store_history,
+            "user_expressions": user_expressions or {},
+            "allow_stdin": False,
+            "stop_on_error": False,
+        }
+        msg = self._client.session.msg("execute_request", content, metadata=metadata or {})
+        msg_id = msg["header"]["msg_id"]
+        pending = self._register(msg_id, on_iopub)
+        try:
+            self._client.shell_channel.send(msg)
+            if on_sent is not None:
+                on_sent(msg_id)
+            reply = await pending.reply
+            await pending.idle.wait()
+            return reply
+        finally:
+            self._pending.pop(msg_id, None)
+
+    def fail_all(self, reason: str) -> None:
+        """Wake every waiter: the kernel went away (restart, death, shutdown)."""
+        for pending in list(self._pending.values()):
+            if not pending.reply.done():
+                pending.reply.set_exception(KernelGone(reason))
+            pending.idle.set()
+
+    async def close(self) -> None:
+        self.fail_all("the kernel channel was closed")
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        if self._client is not None:
+            self._client.stop_channels()
+        self._client, self._ready, self._tasks = None, None, []

@@ -1,0 +1,233 @@
+"""Where a notebook's cells come from and where cascaded outputs go.
+
+Two places, chosen per notebook when a cascade starts:
+- :class:`SharedDocument` — the live RTC document of jupyter-collaboration:
+  sources are read from it and outputs written into it, so every open tab
+  updates at once and the room's own save persists them.
+- :class:`SavedFile` — no room is open (nbclassic, RTC off): sources come from
+  the saved file plus the code the browser just sent; outputs wait in
+  :class:`PendingOutputs` until the browser's next save merges them in.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from jupyter_core.utils import ensure_async
+from pycrdt import Array, Map, Text
+
+from .scheduler import NotebookCell
+
+
+class NotebookModel(Protocol):
+    path: str
+
+    async def code_cells(self) -> list[NotebookCell]: ...
+    def start_run(self, cell_id: str) -> None: ...
+    def show_outputs(self, cell_id: str, outputs: list[dict[str, Any]]) -> None: ...
+    def finish_run(
+        self, cell_id: str, code: str, outputs: list[dict[str, Any]], count: int | None
+    ) -> None: ...
+    def mark_queued(self, cell_ids: list[str], queued: bool) -> None: ...
+
+
+def _youtput(output: dict[str, Any]) -> Map:
+    value = dict(output)
+    if value.get("output_type") == "stream":
+        value["text"] = Text(value.get("text", ""))
+    return Map(value)
+
+
+@dataclass
+class SharedDocument:
+    """A notebook open in a collaboration room; writes show live in every tab."""
+
+    path: str
+    document: Any  # jupyter_ydoc.YNotebook
+    _written: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    async def code_cells(self) -> list[NotebookCell]:
+        return [
+            NotebookCell(str(ycell.get("id")), str(ycell.get("source", "")))
+            for ycell in self.document.ycells
+            if ycell.get("cell_type") == "code" and ycell.get("id")
+        ]
+
+    def _ycell(self, cell_id: str) -> Map | None:
+        for ycell in self.document.ycells:
+            if ycell.get("id") == cell_id:
+                return ycell  # type: ignore[no-any-return]
+        return None
+
+    def start_run(self, cell_id: str) -> None:
+        ycell = self._ycell(cell_id)
+        if ycell is None:
+            return
+        with self.document.ydoc.transaction():
+            ycell["outputs"] = Array()
+            ycell["execution_count"] = None
+            ycell["execution_state"] = "running"
+        self._written[cell_id] = []
+
+    def show_outputs(self, cell_id: str, outputs: list[dict[str, Any]]) -> None:
+        """Bring the document's outputs to ``outputs`` with the smallest change."""
+        ycell = self._ycell(cell_id)
+        if ycell is None:
+            return
+        youtputs = ycell.get("outputs")
+        written = self._written.setdefault(cell_id, [])
+        with self.document.ydoc.transaction():
+            if not isinstance(youtputs, Array):
+                youtputs = ycell["outputs"] = Array()
+                written.clear()
+            keep = 0
+            while keep < min(len(written), len(outputs)) and written[keep] == outputs[keep]:
+                keep += 1
+            if (
+                keep < len(written)
+                and keep < len(outputs)
+                and self._extend_stream(youtputs, keep, written[keep], outputs[keep])
+            ):
+                keep += 1
+            del youtputs[keep:]
+            for output in outputs[keep:]:
+                youtputs.append(_youtput(output))
+        self._written[cell_id] = [dict(o) for o in outputs]
+
+    @staticmethod
+    def _extend_stream(youtputs: Array, i: int, old: dict[str, Any], new: dict[str, Any]) -> bool:
+        """Append to a growing stream's text in place, as Lab's own executor does."""
+        if old.get("output_type") != "stream" or new.get("output_type") != "stream":
+            return False
+        if old.get("name") != new.get("name") or not new["text"].startswith(old["text"]):
+            return False
+        ytext = youtputs[i].get("text")
+        if not isinstance(ytext, Text):
+            return False
+        ytext += new["text"][len(old["text"]) :]
+        return True
+
+    def finish_run(
+        self, cell_id: str, code: str, outputs: list[dict[str, Any]], count: int | None
+    ) -> None:
+        self.show_outputs(cell_id, outputs)
+        ycell = self._ycell(cell_id)
+        if ycell is not None:
+            with self.document.ydoc.transaction():
+                ycell["execution_count"] = count
+                ycell["execution_state"] = "idle"
+        self._written.pop(cell_id, None)
+
+    def mark_queued(self, cell_ids: list[str], queued: bool) -> None:
+        with self.document.ydoc.transaction():
+            for cell_id in cell_ids:
+                ycell = self._ycell(cell_id)
+                if ycell is not None:
+                    ycell["execution_state"] = "running" if queued else "idle"
+
+
+@dataclass
+class _PendingCell:
+    code: str
+    outputs: list[dict[str, Any]]
+    execution_count: int | None
+
+
+class PendingOutputs:
+    """Cascaded results waiting for the browser's next save (RTC off)."""
+
+    def __init__(self) -> None:
+        self._by_path: dict[str, dict[str, _PendingCell]] = {}
+
+    def put(self, path: str, cell_id: str, cell: _PendingCell) -> None:
+        self._by_path.setdefault(path, {})[cell_id] = cell
+
+    def discard(self, path: str, cell_id: str) -> None:
+        self._by_path.get(path, {}).pop(cell_id, None)
+
+    def get(self, path: str, cell_id: str) -> _PendingCell | None:
+        return self._by_path.get(path, {}).get(cell_id)
+
+    def merge_into(self, path: str, notebook: Any) -> int:
+        """Put fresher outputs into a notebook about to be saved; never touch sources.
+
+        A result is merged only into a cell whose source is still the code that
+        produced it, so a user's edit always wins. Returns the cells updated.
+        """
+        pending = self._by_path.get(path)
+        if not pending:
+            return 0
+        merged = 0
+        for cell in notebook.get("cells", []):
+            result = pending.get(cell.get("id", ""))
+            source = cell.get("source", "")
+            source = "".join(source) if isinstance(source, list) else source
+            if result is None or cell.get("cell_type") != "code" or source != result.code:
+                continue
+            cell["outputs"] = [dict(o) for o in result.outputs]
+            cell["execution_count"] = result.execution_count
+            merged += 1
+        return merged
+
+
+@dataclass
+class SavedFile:
+    """A notebook with no live document: the saved file plus what the browser sent."""
+
+    path: str
+    contents_manager: Any
+    pending: PendingOutputs
+    sent_code: dict[str, str]
+    autosave: bool = True
+
+    async def code_cells(self) -> list[NotebookCell]:
+        model = await ensure_async(
+            self.contents_manager.get(self.path, content=True, type="notebook")
+        )
+        cells = []
+        for cell in model["content"].get("cells", []):
+            if cell.get("cell_type") != "code" or not cell.get("id"):
+                continue
+            source = cell.get("source", "")
+            source = "".join(source) if isinstance(source, list) else source
+            cells.append(NotebookCell(cell["id"], self.sent_code.get(cell["id"], source)))
+        return cells
+
+    def start_run(self, cell_id: str) -> None:
+        return None
+
+    def show_outputs(self, cell_id: str, outputs: list[dict[str, Any]]) -> None:
+        return None
+
+    def finish_run(
+        self, cell_id: str, code: str, outputs: list[dict[str, Any]], count: int | None
+    ) -> None:
+        if self.autosave:
+            self.pending.put(self.path, cell_id, _PendingCell(code, list(outputs), count))
+
+    def mark_queued(self, cell_ids: list[str], queued: bool) -> None:
+        return None
+
+
+def match_cell(cells: list[NotebookCell], code: str) -> str | None:
+    """Which cell a request without a cellId (nbclassic) ran, by its code.
+
+    An exact unique match wins; otherwise the most similar source, if it is
+    clearly the best (an edited cell not yet saved). Ambiguity gives None.
+    """
+    exact = [cell.id for cell in cells if cell.source == code]
+    if len(exact) == 1:
+        return exact[0]
+    if exact:
+        return None
+    scored = sorted(
+        ((difflib.SequenceMatcher(None, cell.source, code).ratio(), cell.id) for cell in cells),
+        reverse=True,
+    )
+    if not scored or scored[0][0] < 0.5:
+        return None
+    if len(scored) > 1 and scored[0][0] - scored[1][0] < 0.1:
+        return None
+    return scored[0][1]

@@ -1,0 +1,289 @@
+"""Running cascades on one kernel: agent loading, upstream pulls, downstream runs.
+
+A :class:`KernelRunner` reacts to the browser traffic the proxy reports
+(requests admitted, replies seen) and runs the cells the scheduler picks, one
+at a time, on a private :class:`KernelChannel`. Cascaded runs are ordinary
+executions: non-silent, counted, broadcast on iopub, tagged with ``cellId`` and
+``cascade.trigger`` in their metadata (DESIGN §4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from kernel_agent.protocol import OPT_OUT_MARKER
+
+from . import agent_link
+from .config import Cascade
+from .kernel_channel import KernelChannel, KernelGone
+from .notebook import NotebookModel, match_cell
+from .outputs import OutputCollector
+from .predict import predict_effects
+from .scheduler import (
+    LAZY,
+    Effects,
+    NotebookCell,
+    next_downstream,
+    plan_downstream,
+    plan_upstream,
+)
+from .state import BrowserRequest, KernelState
+
+ModelOpener = Callable[[str, "KernelRunner"], Awaitable[NotebookModel | None]]
+
+
+def wants_opt_out(code: str, metadata: dict[str, Any]) -> bool:
+    """A run opts out by metadata flag, a ``cascade-off`` tag, or a first-line marker."""
+    if metadata.get("cascade") is False:
+        return True
+    if "cascade-off" in (metadata.get("tags") or []):
+        return True
+    return code.lstrip().startswith(OPT_OUT_MARKER)
+
+
+class KernelRunner:
+    """Cascades for one kernel; all kernel traffic goes through ``self.channel``."""
+
+    def __init__(
+        self,
+        kernel_id: str,
+        kernel_manager: Any,
+        config: Cascade,
+        find_path: Callable[[str], Awaitable[str | None]],
+        open_model: ModelOpener,
+        log: logging.Logger,
+    ) -> None:
+        self.state = KernelState(kernel_id)
+        self.config = config
+        self.channel = KernelChannel(kernel_manager, log)
+        self.sent_code: dict[str, str] = {}
+        self._kernel_manager = kernel_manager
+        self._find_path = find_path
+        self._open_model = open_model
+        self._log = log
+        self._agent: asyncio.Future[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- agent ---------------------------------------------------------------
+
+    def _is_python(self) -> bool:
+        try:
+            language = self._kernel_manager.kernel_spec.language
+        except Exception:
+            return False
+        return str(language).lower() == "python"
+
+    def ensure_agent(self) -> asyncio.Future[None]:
+        """Start loading the agent unless it is loaded or loading."""
+        if self._agent is None or (self._agent.done() and self.state.enabled is None):
+            self._agent = asyncio.ensure_future(self._load_agent())
+        return self._agent
+
+    async def _load_agent(self) -> None:
+        if not self._is_python():
+            self.state.enabled = False
+            return
+        try:
+            async with self.state.lock:
+                await agent_link.inject(self.channel)
+                self.state.apply_report(await agent_link.fetch_report(self.channel, 0))
+            self.state.enabled = True
+        except Exception as error:
+            self.state.enabled = False
+            self.state.last_error = f"agent failed to load: {error}"
+            self._log.warning("cascade: kernel %s passes through: %s", self.state.kernel_id, error)
+
+    async def _agent_ready(self) -> bool:
+        agent = self.ensure_agent()
+        if not agent.done():
+            await asyncio.wait({agent}, timeout=self.config.agent_timeout)
+        return self.state.enabled is True
+
+    def on_restart(self) -> None:
+        """The kernel restarted: forget its state, reconnect, reload the agent."""
+        self.state.reset()
+        old_channel, self.channel = self.channel, KernelChannel(self._kernel_manager, self._log)
+        self._spawn(old_channel.close())
+        self._agent = None
+        self.ensure_agent()
+
+    # -- browser traffic (called by the proxy) ------------------------------
+
+    def note_request(self, msg_id: str, code: str, metadata: dict[str, Any]) -> None:
+        """Remember a browser execute_request the moment it arrives (keeps order)."""
+        cell_id = metadata.get("cellId")
+        self.state.inflight[msg_id] = BrowserRequest(
+            cell_id=str(cell_id) if cell_id else None,
+            code=code,
+            opt_out=wants_opt_out(code, metadata),
+        )
+
+    async def admit(self, msg_id: str) -> str | None:
+        """Prepare a browser request before it is forwarded; run upstream cells first.
+
+        Returns a cell id to add to the request's metadata when the browser sent
+        none (nbclassic), so the agent can key the run.
+        """
+        request = self.state.inflight.get(msg_id)
+        if request is None or not await self._agent_ready():
+            return None
+        path = await self._find_path(self.state.kernel_id)
+        model = await self._open_model(path, self) if path else None
+        added = None
+        if request.cell_id is None and model is not None:
+            request.cell_id = added = match_cell(await model.code_cells(), request.code)
+        if request.cell_id is None:
+            return None
+        self.sent_code[request.cell_id] = request.code
+        if model is not None and not request.opt_out and self.config.mode != LAZY:
+            await self._pull_upstream(model, request)
+        return added
+
+    def on_reply(self, msg_id: str, status: str) -> None:
+        """A browser request finished; cascade once no browser request is in flight."""
+        request = self.state.inflight.pop(msg_id, None)
+        if request is None or self.state.enabled is not True:
+            return
+        if status != "ok":
+            self.state.trigger_failed = True
+        elif request.cell_id and not request.opt_out:
+            self.state.triggers.append(request.cell_id)
+        self.state.pending_cascades += 1
+        self._spawn(self._after_browser_run())
+
+    # -- cascades ------------------------------------------------------------
+
+    def _spawn(self, work: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _refresh(self) -> None:
+        report = await agent_link.fetch_report(self.channel, self.state.clock)
+        self.state.apply_report(report)
+
+    async def _after_browser_run(self) -> None:
+        try:
+            async with self.state.lock:
+                await self._refresh()
+                if self.state.inflight:
+                    return  # the last reply of a batch ("Run All") cascades once
+                triggers, failed = list(self.state.triggers), self.state.trigger_failed
+                self.state.triggers.clear()
+                self.state.trigger_failed = False
+                if triggers and not failed and self.config.mode != LAZY:
+                    await self._cascade_down(triggers)
+        except KernelGone as error:
+            self._log.info("cascade: kernel %s went away: %s", self.state.kernel_id, error)
+        except agent_link.AgentUnavailable as error:
+            self._log.warning("cascade: agent unavailable, reloading: %s", error)
+            self.state.enabled, self._agent = None, None
+            self.ensure_agent()
+        except Exception:
+            self._log.exception("cascade: cascade failed on kernel %s", self.state.kernel_id)
+        finally:
+            self.state.pending_cascades -= 1
+
+    def predicted(self, cells: list[NotebookCell]) -> dict[str, Effects]:
+        """Predicted effects for sources without an up-to-date record."""
+        predicted = {}
+        for cell in cells:
+            record = self.state.graph.records.get(cell.id)
+            if record is None or record.code != cell.source:
+                predicted[cell.id] = predict_effects(cell.source)
+        return predicted
+
+    async def _pull_upstream(self, model: NotebookModel, request: BrowserRequest) -> None:
+        async with self.state.lock:
+            cells = [
+                NotebookCell(c.id, request.code) if c.id == request.cell_id else c
+                for c in await model.code_cells()
+            ]
+            predicted = self.predicted(cells)
+            record = self.state.graph.records.get(str(request.cell_id))
+            if request.cell_id in predicted and record is not None:
+                guess = predicted[request.cell_id]
+                predicted[request.cell_id] = Effects(guess.uses | record.uses, guess.defines)
+            plan = plan_upstream(self.state.graph, cells, str(request.cell_id), predicted)
+            if plan:
+                by_id = {cell.id: cell for cell in cells}
+                await self._run_planned(model, [by_id[c] for c in plan], str(request.cell_id))
+
+    async def _run_planned(
+        self, model: NotebookModel, cells: list[NotebookCell], trigger: str
+    ) -> None:
+        self.state.queued = [cell.id for cell in cells]
+        model.mark_queued(self.state.queued, True)
+        try:
+            for cell in cells:
+                if not await self._run_cell(model, cell, trigger):
+                    break
+        finally:
+            model.mark_queued(self.state.queued, False)
+            self.state.queued = []
+
+    async def _cascade_down(self, triggers: list[str]) -> None:
+        path = await self._find_path(self.state.kernel_id)
+        model = await self._open_model(path, self) if path else None
+        if model is None:
+            return
+        cells = await model.code_cells()
+        self.state.queued = plan_downstream(
+            self.state.graph, cells, triggers, self.predicted(cells)
+        )
+        model.mark_queued(self.state.queued, True)
+        done, last = set(triggers), triggers[-1]
+        position = min((i for i, c in enumerate(cells) if c.id in done), default=-1)
+        try:
+            while not self.state.inflight:
+                next_id = next_downstream(self.state.graph, cells, position, done)
+                if next_id is None:
+                    break
+                position = next(i for i, c in enumerate(cells) if c.id == next_id)
+                done.add(next_id)
+                if not await self._run_cell(model, cells[position], last):
+                    break
+                cells = await model.code_cells()
+                position = next((i for i, c in enumerate(cells) if c.id == next_id), position)
+            else:
+                self.state.triggers[:0] = triggers  # a browser request came in: resume later
+        finally:
+            model.mark_queued(self.state.queued, False)
+            self.state.queued = []
+
+    async def _run_cell(self, model: NotebookModel, cell: NotebookCell, trigger: str) -> bool:
+        """Run one cell as the user would; True when it succeeded."""
+        if cell.id in self.state.queued:
+            self.state.queued.remove(cell.id)
+        self.state.running = cell.id
+        collector = OutputCollector()
+
+        def on_iopub(msg: dict[str, Any]) -> None:
+            if collector.add(msg):
+                model.show_outputs(cell.id, collector.nbformat_outputs())
+
+        model.start_run(cell.id)
+        try:
+            reply = await self.channel.execute(
+                cell.source,
+                metadata={"cellId": cell.id, "cascade": {"trigger": trigger}},
+                user_expressions=agent_link.report_request(self.state.clock),
+                on_iopub=on_iopub,
+            )
+        finally:
+            self.state.running = None
+        count = reply.get("execution_count", collector.execution_count)
+        model.finish_run(cell.id, cell.source, collector.nbformat_outputs(), count)
+        if reply.get("status") == "ok":
+            self.state.apply_report(agent_link.read_report(reply))
+            return True
+        await self._refresh()
+        return False
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await self.channel.close()

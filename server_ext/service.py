@@ -1,0 +1,107 @@
+"""The extension's shared state: one runner per kernel, and how to reach notebooks.
+
+Handlers and the websocket proxy receive this object through tornado's
+settings (``settings["cascade"]``): no module globals.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from jupyter_core.utils import ensure_async
+
+from .config import Cascade
+from .notebook import NotebookModel, PendingOutputs, SavedFile, SharedDocument
+from .runner import KernelRunner
+
+KERNEL_ACTIONS_SCHEMA = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
+
+
+class CascadeService:
+    """Runners per kernel plus access to sessions, contents and live documents."""
+
+    def __init__(self, serverapp: Any, config: Cascade, log: logging.Logger) -> None:
+        self.serverapp = serverapp
+        self.config = config
+        self.log = log
+        self.pending = PendingOutputs()
+        self.runners: dict[str, KernelRunner] = {}
+
+    @property
+    def kernel_manager(self) -> Any:
+        return self.serverapp.kernel_manager
+
+    def runner_for(self, kernel_id: str) -> KernelRunner:
+        runner = self.runners.get(kernel_id)
+        if runner is None:
+            runner = KernelRunner(
+                kernel_id,
+                self.kernel_manager.get_kernel(kernel_id),
+                self.config,
+                self.find_path,
+                self.open_model,
+                self.log,
+            )
+            self.runners[kernel_id] = runner
+        return runner
+
+    async def find_path(self, kernel_id: str) -> str | None:
+        """The notebook a kernel serves, from jupyter_server's session table."""
+        sessions = await ensure_async(self.serverapp.session_manager.list_sessions())
+        for session in sessions:
+            if (session.get("kernel") or {}).get("id") == kernel_id:
+                return str(session["path"])
+        return None
+
+    async def find_kernel(self, path: str) -> str | None:
+        sessions = await ensure_async(self.serverapp.session_manager.list_sessions())
+        for session in sessions:
+            if session.get("path") == path and session.get("kernel"):
+                return str(session["kernel"]["id"])
+        return None
+
+    def _collaboration(self) -> Any:
+        apps = self.serverapp.extension_manager.extension_apps.get("jupyter_server_ydoc")
+        return next(iter(apps)) if apps else None
+
+    async def open_model(self, path: str, runner: KernelRunner | None) -> NotebookModel:
+        """The live shared document when a room is open, else the saved file."""
+        collaboration = self._collaboration()
+        if collaboration is not None:
+            try:
+                document = await collaboration.get_document(
+                    path=path, content_type="notebook", file_format="json", copy=False
+                )
+            except Exception:
+                self.log.debug("cascade: no shared document for %s", path, exc_info=True)
+                document = None
+            if document is not None:
+                return SharedDocument(path, document)
+        sent = runner.sent_code if runner is not None else {}
+        return SavedFile(
+            path, self.serverapp.contents_manager, self.pending, sent, self.config.autosave
+        )
+
+    def pre_save_hook(self, model: dict[str, Any], path: str, **_: Any) -> None:
+        """Merge cascaded outputs into the browser's save (RTC off); never sources."""
+        if model.get("type") != "notebook" or not model.get("content"):
+            return
+        merged = self.pending.merge_into(path.strip("/"), model["content"])
+        if merged:
+            self.log.info("cascade: merged %d cascaded cell(s) into %s", merged, path)
+
+    async def on_kernel_action(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        """Restarts reset a kernel's graph; shutdowns drop its runner."""
+        kernel_id, action = data.get("kernel_id"), data.get("action")
+        if kernel_id not in self.runners or data.get("status") != "success":
+            return
+        if action == "restart":
+            self.runners[kernel_id].on_restart()
+        elif action == "shutdown":
+            await self.runners.pop(kernel_id).close()
+
+    async def close(self) -> None:
+        for runner in list(self.runners.values()):
+            await runner.close()
+        self.runners.clear()

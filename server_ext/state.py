@@ -1,0 +1,70 @@
+"""Per-kernel cascade state: what is in flight, queued and running. No actions here."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from kernel_agent.graph import CellRecord, Graph
+
+
+@dataclass
+class BrowserRequest:
+    """An execute_request a browser sent, remembered until its reply."""
+
+    cell_id: str | None
+    code: str
+    opt_out: bool = False
+
+
+@dataclass
+class KernelState:
+    """Everything the server knows about one kernel's cascades."""
+
+    kernel_id: str
+    graph: Graph = field(default_factory=Graph)
+    #: agent clock of the newest record in ``graph``
+    clock: int = 0
+    #: instance id of the agent the replica mirrors; a new one means a restart
+    agent_instance: str | None = None
+    #: None: no agent yet; False: this kernel passes through untouched
+    enabled: bool | None = None
+    inflight: dict[str, BrowserRequest] = field(default_factory=dict)
+    #: cells the browser ran since the last cascade, in completion order
+    triggers: list[str] = field(default_factory=list)
+    trigger_failed: bool = False
+    queued: list[str] = field(default_factory=list)
+    running: str | None = None
+    pending_cascades: int = 0
+    last_error: str | None = None
+    #: serializes everything the server sends to this kernel
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.inflight or self.pending_cascades or self.running or self.queued)
+
+    def apply_report(self, report: dict[str, object]) -> None:
+        """Merge an agent report into the replica, resetting it after a restart."""
+        instance = str(report["instance"])
+        if instance != self.agent_instance:
+            self.graph.clear()
+            self.clock = 0
+            self.agent_instance = instance
+        for data in report.get("cells", []):  # type: ignore[attr-defined]
+            self.graph.put(CellRecord.from_json(data))
+        for cell_id in report.get("deleted", []):  # type: ignore[attr-defined]
+            self.graph.remove(str(cell_id))
+        self.clock = max(self.clock, int(report["clock"]))  # type: ignore[call-overload]
+
+    def reset(self) -> None:
+        """The kernel restarted: its memory, and so our graph, is gone."""
+        self.graph.clear()
+        self.clock = 0
+        self.agent_instance = None
+        self.enabled = None
+        self.inflight.clear()
+        self.triggers.clear()
+        self.trigger_failed = False
+        self.queued.clear()
+        self.running = None

@@ -1,0 +1,178 @@
+"""Reactive cascades through a real server and a real ipykernel, as browsers drive them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+PROTOCOLS = ["v1", "legacy"]
+
+
+def stdout_by_code(client: Any, since: int) -> dict[str, str]:
+    return {run.code: run.stdout for run in client.executions(since)}
+
+
+async def run_all(client: Any, sources: list[str], ids: list[str]) -> None:
+    for source, cell_id in zip(sources, ids, strict=True):
+        reply = await client.execute(source, cell_id)
+        assert reply["status"] == "ok", reply
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_dependent_cell_reruns_with_new_output(
+    protocol: str, make_notebook: Any, open_session: Any, cascade_api: Any
+) -> None:
+    sources = ["x = 1", "y = x + 1\nprint('y =', y)", "z = 100\nprint('z =', z)"]
+    ids = make_notebook("nb.ipynb", sources)
+    client = await open_session("nb.ipynb", protocol)
+    await run_all(client, sources, ids)
+    await cascade_api.settled("nb.ipynb")
+
+    mark = len(client.messages)
+    reply = await client.execute("x = 41", ids[0])
+    assert reply["status"] == "ok"
+    graph = await cascade_api.settled("nb.ipynb")
+
+    reruns = stdout_by_code(client, mark)
+    assert reruns.get(sources[1]) == "y = 42\n"
+    assert sources[2] not in reruns, "an unrelated cell must not re-run"
+    states = {cell["id"]: cell["state"] for cell in graph["cells"]}
+    assert states[ids[1]] == "fresh"
+
+
+async def test_cascade_is_transitive_and_in_notebook_order(
+    make_notebook: Any, open_session: Any, cascade_api: Any
+) -> None:
+    sources = ["a = 1", "b = a * 10", "c = b + 1\nprint(c)", "print('a is', a)"]
+    ids = make_notebook("chain.ipynb", sources)
+    client = await open_session("chain.ipynb")
+    await run_all(client, sources, ids)
+    await cascade_api.settled("chain.ipynb")
+
+    mark = len(client.messages)
+    await client.execute("a = 2", ids[0])
+    await cascade_api.settled("chain.ipynb")
+    runs = client.executions(mark)
+    assert [run.code for run in runs] == ["a = 2", *sources[1:]]
+    assert runs[2].stdout == "21\n"
+    assert runs[3].stdout == "a is 2\n"
+    counts = [run.execution_count for run in runs]
+    assert counts == sorted(counts), "cascaded runs take the next execution counts"
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_error_stops_the_cascade(
+    protocol: str, make_notebook: Any, open_session: Any, cascade_api: Any
+) -> None:
+    sources = ["n = 1", "m = 10 // n", "print('m', m)"]
+    ids = make_notebook("err.ipynb", sources)
+    client = await open_session("err.ipynb", protocol)
+    await run_all(client, sources, ids)
+    await cascade_api.settled("err.ipynb")
+
+    mark = len(client.messages)
+    await client.execute("n = 0", ids[0])
+    graph = await cascade_api.settled("err.ipynb")
+    runs = client.executions(mark)
+    assert [run.code for run in runs] == ["n = 0", sources[1]]
+    assert runs[1].error == "ZeroDivisionError"
+    states = {cell["id"]: cell["state"] for cell in graph["cells"]}
+    assert states[ids[1]] == "error"
+    assert states[ids[2]] == "stale", "the cell the error would have fed stays stale"
+
+
+async def test_failing_trigger_cascades_nothing(
+    make_notebook: Any, open_session: Any, cascade_api: Any
+) -> None:
+    sources = ["v = 1", "print(v)"]
+    ids = make_notebook("fail.ipynb", sources)
+    client = await open_session("fail.ipynb")
+    await run_all(client, sources, ids)
+    await cascade_api.settled("fail.ipynb")
+    mark = len(client.messages)
+    reply = await client.execute("v = 2\nraise RuntimeError('boom')", ids[0])
+    assert reply["status"] == "error"
+    await cascade_api.settled("fail.ipynb")
+    assert [run.code for run in client.executions(mark)] == ["v = 2\nraise RuntimeError('boom')"]
+
+
+async def test_run_all_does_not_double_run(
+    make_notebook: Any, open_session: Any, cascade_api: Any
+) -> None:
+    sources = ["p = 1", "q = p + 1", "print(q)"]
+    ids = make_notebook("runall.ipynb", sources)
+    client = await open_session("runall.ipynb")
+    messages = [client.execute_message(s, i) for s, i in zip(sources, ids, strict=True)]
+    mark = len(client.messages)
+    for msg in messages:  # Lab's "Run All" sends every request at once
+        client.send(msg)
+    for msg in messages:
+        await client.finish(msg["header"]["msg_id"])
+    await cascade_api.settled("runall.ipynb")
+    mark2 = len(client.messages)
+    await client.execute("p = 5", ids[0])
+    await cascade_api.settled("runall.ipynb")
+    assert [run.code for run in client.executions(mark)][:3] == sources
+    assert len(client.executions(mark)) == 3 + len(client.executions(mark2))
+    assert stdout_by_code(client, mark2)[sources[2]] == "6\n"
+
+
+async def test_upstream_cells_run_first(
+    make_notebook: Any, open_session: Any, cascade_api: Any
+) -> None:
+    sources = ["base = 3", "double = base * 2", "print('result', double + 1)"]
+    ids = make_notebook("pull.ipynb", sources)
+    client = await open_session("pull.ipynb")
+    mark = len(client.messages)
+    await client.execute(sources[2], ids[2])  # never ran the cells above
+    await cascade_api.settled("pull.ipynb")
+    runs = client.executions(mark)
+    assert [run.code for run in runs] == sources
+    assert runs[2].stdout == "result 7\n"
+
+
+async def test_graph_endpoint_reports_cells_and_edges(
+    make_notebook: Any, open_session: Any, cascade_api: Any
+) -> None:
+    sources = ["k = 2", "def f():\n    return k * 3", "print(f())", "unrelated = 0"]
+    ids = make_notebook("graph.ipynb", sources)
+    client = await open_session("graph.ipynb")
+    await run_all(client, sources[:3], ids[:3])
+    graph = await cascade_api.settled("graph.ipynb")
+    assert graph["path"] == "graph.ipynb"
+    assert graph["kernel_id"] == client.kernel_id
+    assert graph["mode"] == "reactive" and graph["direction"] == "in_order"
+    states = [cell["state"] for cell in graph["cells"]]
+    assert states == ["fresh", "fresh", "fresh", "never_run"]
+    assert [cell["index"] for cell in graph["cells"]] == [0, 1, 2, 3]
+    edges = {(e["source"], e["target"]): e["symbols"] for e in graph["edges"]}
+    assert "f" in edges[(ids[1], ids[2])]
+    assert "k" in edges[(ids[0], ids[2])], "globals read inside called functions are uses"
+
+    mark = len(client.messages)
+    await client.execute("k = 5", ids[0])
+    await cascade_api.settled("graph.ipynb")
+    assert stdout_by_code(client, mark)[sources[2]] == "15\n"
+
+
+async def test_graph_endpoint_404_for_unknown_path(jp_fetch: Any) -> None:
+    from tornado.httpclient import HTTPClientError
+
+    with pytest.raises(HTTPClientError) as error:
+        await jp_fetch("api", "cascade", "graph", params={"path": "nope.ipynb"})
+    assert error.value.code == 404
+
+
+async def test_graph_endpoint_requires_auth(jp_fetch: Any) -> None:
+    from tornado.httpclient import HTTPClientError
+
+    with pytest.raises(HTTPClientError) as error:
+        await jp_fetch(
+            "api",
+            "cascade",
+            "graph",
+            params={"path": "nb.ipynb"},
+            headers={"Authorization": "token wrong"},
+        )
+    assert error.value.code in (401, 403)
