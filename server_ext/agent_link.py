@@ -44,7 +44,7 @@ def _cascade_bootstrap(sources, agent_name, version):
             return None
 
         def exec_module(self, module):
-            code = compile(sources[module.__name__], "<%s>" % module.__name__, "exec")
+            code = compile(sources[module.__name__], "<%%s>" %% module.__name__, "exec")
             exec(code, module.__dict__)
 
     sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "cascade_finder", False)]

@@ -208,6 +208,9 @@ class KernelRunner:
                 guess = predicted[request.cell_id]
                 predicted[request.cell_id] = Effects(guess.uses | record.uses, guess.defines)
             plan = plan_upstream(self.state.graph, cells, str(request.cell_id), predicted)
+            # cells the browser already sent ("Run All") will run before this one anyway
+            sent = {r.cell_id for r in self.state.inflight.values() if r is not request}
+            plan = [cell_id for cell_id in plan if cell_id not in sent]
             if plan:
                 by_id = {cell.id: cell for cell in cells}
                 await self._run_planned(model, [by_id[c] for c in plan], str(request.cell_id))
