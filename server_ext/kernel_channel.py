@@ -52,7 +52,7 @@ class KernelChannel:
         client = self._kernel_manager.client()
         client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
         self._client = client
-        self._tasks = [
+        self._tasks += [
             asyncio.ensure_future(self._read(client.shell_channel, self._on_shell)),
             asyncio.ensure_future(self._read(client.iopub_channel, self._on_iopub)),
         ]
@@ -141,6 +141,30 @@ class KernelChannel:
             return reply
         finally:
             self._pending.pop(msg_id, None)
+
+    def watch(self, msg_id: str, on_done: Callable[[str], None]) -> None:
+        """Call ``on_done(status)`` when someone else's request finishes, seen on iopub.
+
+        For browser requests whose websocket closed before their reply: the
+        reply is lost to us, but the broadcast error/idle messages are not.
+        """
+        failed = False
+
+        def on_iopub(msg: dict[str, Any]) -> None:
+            nonlocal failed
+            failed = failed or msg["msg_type"] == "error"
+
+        async def wait() -> None:
+            await self._ensure_started()
+            pending = self._pending.setdefault(msg_id, self._register(msg_id, on_iopub))
+            try:
+                await pending.idle.wait()
+            finally:
+                self._pending.pop(msg_id, None)
+            on_done("error" if failed else "ok")
+
+        task = asyncio.ensure_future(wait())
+        self._tasks.append(task)  # type: ignore[arg-type]
 
     def fail_all(self, reason: str) -> None:
         """Wake every waiter: the kernel went away (restart, death, shutdown)."""

@@ -12,6 +12,7 @@ Two places, chosen per notebook when a cascade starts:
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -211,22 +212,32 @@ class SavedFile:
         return None
 
 
-def match_cell(cells: list[NotebookCell], code: str) -> str | None:
+def match_cell(
+    cells: list[NotebookCell],
+    code: str,
+    defines_of: Callable[[str], frozenset[str]] | None = None,
+) -> str | None:
     """Which cell a request without a cellId (nbclassic) ran, by its code.
 
-    An exact unique match wins; otherwise the most similar source, if it is
-    clearly the best (an edited cell not yet saved). Ambiguity gives None.
+    An exact unique match wins. Otherwise the edit of a cell not saved yet:
+    among cells defining the same names, the most similar source, if clearly
+    the best; any cell only when very similar. Ambiguity gives None.
     """
     exact = [cell.id for cell in cells if cell.source == code]
     if len(exact) == 1:
         return exact[0]
     if exact:
         return None
+    candidates, threshold = cells, 0.75
+    if defines_of is not None and (wanted := defines_of(code)):
+        same = [cell for cell in cells if defines_of(cell.source) == wanted]
+        if same:
+            candidates, threshold = same, 0.5
     scored = sorted(
-        ((difflib.SequenceMatcher(None, cell.source, code).ratio(), cell.id) for cell in cells),
+        ((difflib.SequenceMatcher(None, c.source, code).ratio(), c.id) for c in candidates),
         reverse=True,
     )
-    if not scored or scored[0][0] < 0.5:
+    if not scored or scored[0][0] < threshold:
         return None
     if len(scored) > 1 and scored[0][0] - scored[1][0] < 0.1:
         return None

@@ -42,12 +42,22 @@ class CascadeConnectionMixin:
 
     @property
     def _cascade_protocol(self) -> str | None:
-        return getattr(self.websocket_handler, "selected_subprotocol", None)
+        return getattr(self, "_cascade_subprotocol", None)
+
+    @property
+    def subprotocol(self) -> str | None:
+        """Fixed at connect: after close tornado forgets it, but held frames still flow."""
+        cached = getattr(self, "_cascade_subprotocol", None)
+        if cached is not None:
+            return cached
+        return super().subprotocol  # type: ignore[misc,no-any-return]
 
     async def connect(self) -> Any:  # type: ignore[override]
         # Nagle's algorithm adds ~40 ms to every small reply (DESIGN §5, Latency).
         self.websocket_handler.set_nodelay(True)
+        self._cascade_subprotocol = self.websocket_handler.selected_subprotocol
         self._cascade_queue, self._cascade_draining = deque(), False
+        self._cascade_sent: set[str] = set()
         runner = self._cascade_runner()
         if runner is not None:
             runner.ensure_agent()
@@ -66,7 +76,9 @@ class CascadeConnectionMixin:
             return
         if request is not None and runner is not None:
             # noted on arrival, so a reply that comes meanwhile sees it in flight
-            runner.note_request(request.msg_id, request.code, request.metadata)
+            legacy = self._cascade_protocol != codec.V1_PROTOCOL
+            runner.note_request(request.msg_id, request.code, request.metadata, legacy)
+            self._cascade_sent.add(request.msg_id)
         queue.append((incoming_msg, request))
         if not self._cascade_draining:
             self._cascade_draining = True
@@ -98,12 +110,22 @@ class CascadeConnectionMixin:
             return codec.with_metadata(frame, self._cascade_protocol, {"cellId": added_cell_id})
         return frame
 
+    def disconnect(self) -> Any:
+        """Requests still running lose their reply with this socket: watch them on iopub."""
+        runner = self._cascade_runner()
+        sent = getattr(self, "_cascade_sent", set())
+        if runner is not None and sent:
+            runner.adopt(sent)
+            sent.clear()
+        return super().disconnect()  # type: ignore[misc]
+
     def handle_outgoing_message(self, stream: Any, outgoing_msg: Any) -> None:
         channel = stream if isinstance(stream, str) else getattr(stream, "channel", None)
         if channel == "shell":
             reply = codec.read_shell_reply(self.session, outgoing_msg)
             runner = self._cascade_runner() if reply is not None else None
             if reply is not None and runner is not None:
+                getattr(self, "_cascade_sent", set()).discard(reply.parent_msg_id)
                 runner.on_reply(reply.parent_msg_id, reply.status)
         super().handle_outgoing_message(stream, outgoing_msg)  # type: ignore[misc]
 

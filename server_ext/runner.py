@@ -44,6 +44,10 @@ def wants_opt_out(code: str, metadata: dict[str, Any]) -> bool:
     return code.lstrip().startswith(OPT_OUT_MARKER)
 
 
+def _defined_names(source: str) -> frozenset[str]:
+    return predict_effects(source).defines
+
+
 class KernelRunner:
     """Cascades for one kernel; all kernel traffic goes through ``self.channel``."""
 
@@ -112,13 +116,19 @@ class KernelRunner:
 
     # -- browser traffic (called by the proxy) ------------------------------
 
-    def note_request(self, msg_id: str, code: str, metadata: dict[str, Any]) -> None:
-        """Remember a browser execute_request the moment it arrives (keeps order)."""
+    def note_request(
+        self, msg_id: str, code: str, metadata: dict[str, Any], legacy: bool = False
+    ) -> None:
+        """Remember a browser execute_request the moment it arrives (keeps order).
+
+        ``legacy``: sent by nbclassic, which gives no cellId (we match the code).
+        """
         cell_id = metadata.get("cellId")
         self.state.inflight[msg_id] = BrowserRequest(
             cell_id=str(cell_id) if cell_id else None,
             code=code,
             opt_out=wants_opt_out(code, metadata),
+            legacy=legacy,
         )
 
     async def admit(self, msg_id: str) -> str | None:
@@ -133,8 +143,9 @@ class KernelRunner:
         path = await self._find_path(self.state.kernel_id)
         model = await self._open_model(path, self) if path else None
         added = None
-        if request.cell_id is None and model is not None:
-            request.cell_id = added = match_cell(await model.code_cells(), request.code)
+        if request.cell_id is None and request.legacy and model is not None:
+            cells = await model.code_cells()
+            request.cell_id = added = match_cell(cells, request.code, _defined_names)
         if request.cell_id is None:
             return None
         self.sent_code[request.cell_id] = request.code
@@ -153,6 +164,12 @@ class KernelRunner:
             self.state.triggers.append(request.cell_id)
         self.state.pending_cascades += 1
         self._spawn(self._after_browser_run())
+
+    def adopt(self, msg_ids: set[str]) -> None:
+        """Finish, from iopub, browser requests whose websocket closed mid-run."""
+        for msg_id in msg_ids:
+            if msg_id in self.state.inflight:
+                self.channel.watch(msg_id, lambda status, m=msg_id: self.on_reply(m, status))
 
     # -- cascades ------------------------------------------------------------
 

@@ -15,6 +15,7 @@ class BrowserRequest:
     cell_id: str | None
     code: str
     opt_out: bool = False
+    legacy: bool = False
 
 
 @dataclass

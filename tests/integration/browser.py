@@ -55,8 +55,10 @@ class BrowserClient:
         self._reader = asyncio.ensure_future(self._read())
 
     @classmethod
-    async def connect(cls, jp_ws_fetch: Any, kernel_id: str, protocol: str) -> BrowserClient:
-        session_id = uuid.uuid4().hex
+    async def connect(
+        cls, jp_ws_fetch: Any, kernel_id: str, protocol: str, session_id: str | None = None
+    ) -> BrowserClient:
+        session_id = session_id or uuid.uuid4().hex
         kwargs = {"subprotocols": [V1]} if protocol == "v1" else {}
         ws = await jp_ws_fetch(
             "api", "kernels", kernel_id, "channels", params={"session_id": session_id}, **kwargs

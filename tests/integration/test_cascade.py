@@ -176,3 +176,46 @@ async def test_graph_endpoint_requires_auth(jp_fetch: Any) -> None:
             headers={"Authorization": "token wrong"},
         )
     assert error.value.code in (401, 403)
+
+
+async def test_reconnect_replay_cascades_once(
+    make_notebook: Any, open_session: Any, cascade_api: Any, jp_ws_fetch: Any
+) -> None:
+    from .browser import BrowserClient
+
+    sources = ["import time\nr = 1", "print('r is', r)"]
+    ids = make_notebook("replay.ipynb", sources)
+    client = await open_session("replay.ipynb")
+    await run_all(client, sources, ids)
+    await cascade_api.settled("replay.ipynb")
+
+    slow = client.execute_message("time.sleep(1)\nr = 2", ids[0])
+    client.send(slow)
+    await client.wait_for(
+        lambda m: (
+            m["msg_type"] == "execute_input"
+            and m["parent_header"].get("msg_id") == slow["header"]["msg_id"]
+        )
+    )
+    client.close()  # the tab goes away while its cell runs
+    again = await BrowserClient.connect(
+        jp_ws_fetch, client.kernel_id, "v1", session_id=client.session.session
+    )
+    await again.wait_for(
+        lambda m: (
+            m["msg_type"] == "execute_reply"
+            and m["parent_header"].get("msg_id") == slow["header"]["msg_id"]
+        )
+    )  # replayed from jupyter_server's buffer
+    graph = await cascade_api.settled("replay.ipynb")
+    rerun = [cell for cell in graph["cells"] if cell["id"] == ids[1]][0]
+    assert rerun["state"] == "fresh"
+    mark = len(again.messages)
+    await again.execute("print('done')")
+    await cascade_api.settled("replay.ipynb")
+    reruns = [run.code for run in again.executions(mark)]
+    assert reruns == ["print('done')"], "the replayed reply did not start a second cascade"
+    assert (
+        rerun["execution_count"]
+        == (await cascade_api.graph("replay.ipynb"))["cells"][1]["execution_count"]
+    )

@@ -1,0 +1,60 @@
+"""With jupyter-collaboration on, cascaded outputs go into the live shared document."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import nbformat
+import pytest
+
+from .collaboration import open_shared_notebook
+
+
+@pytest.fixture
+def rtc() -> bool:
+    return True
+
+
+def text_of(cell: dict[str, Any]) -> str:
+    return "".join(out.get("text", "") for out in cell.get("outputs", []))
+
+
+async def test_collaborator_sees_cascaded_outputs_and_they_are_saved(
+    jp_fetch: Any,
+    jp_http_port: int,
+    jp_base_url: str,
+    jp_auth_header: dict[str, str],
+    jp_root_dir: Any,
+    make_notebook: Any,
+    open_session: Any,
+    cascade_api: Any,
+) -> None:
+    sources = ["x = 1", "print('double', x * 2)", "print('other')"]
+    ids = make_notebook("rtc.ipynb", sources)
+    async with open_shared_notebook(
+        jp_fetch, jp_http_port, jp_base_url, jp_auth_header, "rtc.ipynb"
+    ) as shared:
+        client = await open_session("rtc.ipynb")
+        for source, cell_id in zip(sources, ids, strict=True):
+            await client.execute(source, cell_id)
+        await cascade_api.settled("rtc.ipynb")
+
+        await client.execute("x = 21", ids[0])
+        graph = await cascade_api.settled("rtc.ipynb")
+        cells = await shared.wait_until(
+            lambda cells: text_of(cells[1]) == "double 42\n" and cells[1]["execution_count"]
+        )
+        counts = {cell["id"]: cell["execution_count"] for cell in graph["cells"]}
+        assert cells[1]["execution_count"] == counts[ids[1]]
+        assert text_of(cells[2]) == "", "the unrelated cell was not re-run"
+
+        deadline = time.monotonic() + 30
+        while True:  # the room saves on its own, ~document_save_delay after the change
+            saved = nbformat.reads((jp_root_dir / "rtc.ipynb").read_text(), as_version=4)
+            if text_of(saved.cells[1]) == "double 42\n":
+                break
+            assert time.monotonic() < deadline, "cascaded output never reached the file"
+            await asyncio.sleep(0.1)
+        assert saved.cells[0].source == "x = 1", "the server never writes sources"
