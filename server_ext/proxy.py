@@ -113,7 +113,7 @@ class CascadeConnectionMixin:
     def disconnect(self) -> Any:
         """Requests still running lose their reply with this socket: watch them on iopub."""
         runner = self._cascade_runner()
-        sent = getattr(self, "_cascade_sent", set())
+        sent: set[str] = getattr(self, "_cascade_sent", set())
         if runner is not None and sent:
             runner.adopt(sent)
             sent.clear()

@@ -10,6 +10,7 @@ executions: non-silent, counted, broadcast on iopub, tagged with ``cellId`` and
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -169,7 +170,7 @@ class KernelRunner:
         """Finish, from iopub, browser requests whose websocket closed mid-run."""
         for msg_id in msg_ids:
             if msg_id in self.state.inflight:
-                self.channel.watch(msg_id, lambda status, m=msg_id: self.on_reply(m, status))
+                self.channel.watch(msg_id, functools.partial(self.on_reply, msg_id))
 
     # -- cascades ------------------------------------------------------------
 

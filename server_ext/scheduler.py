@@ -166,10 +166,10 @@ def topological_order(
         ready.sort(key=position.__getitem__)
         current = ready.pop(0)
         order.append(current)
-        for reader in readers[current]:
-            indegree[reader] -= 1
-            if indegree[reader] == 0:
-                ready.append(reader)
+        for reader_id in readers[current]:
+            indegree[reader_id] -= 1
+            if indegree[reader_id] == 0:
+                ready.append(reader_id)
     if len(order) < len(cells):
         stuck = [cell.id for cell in cells if indegree[cell.id] > 0]
         raise CycleError(f"cells {', '.join(stuck)} depend on each other in a cycle")
