@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .analysis import CellAnalysis, FunctionSummary, analyze, close_over_calls
+from .effects import calls_conservative
 from .fingerprint import fingerprint
 from .graph import ANY_PATH, CellRecord, Graph
+from .paths import root
 from .protocol import AGENT_NAME, PROTOCOL_VERSION, encode_report
 
 log = logging.getLogger("kernel_agent")
@@ -90,10 +92,14 @@ class Agent:
         if not cell_id:
             return None
         raw = info.raw_cell or ""
-        analysis = analyze(self.shell.transform_cell(raw))
-        uses, defines = self._closed_effects(analysis)
         namespace = self.shell.user_ns
-        watched = analysis.maybe_mutated | {root_name for root_name in analysis.method_receivers}
+        analysis = analyze(self.shell.transform_cell(raw), namespace)
+        uses, defines = self._closed_effects(analysis)
+        # Objects this run may mutate without saying so: arguments, method
+        # receivers, and globals that called functions read. Plain reads are not
+        # fingerprinted: they cannot mutate, and fingerprints cost time.
+        watched = analysis.maybe_mutated | analysis.method_receivers
+        watched |= {root(path) for path in uses - analysis.uses if path != ANY_PATH}
         return _PendingRun(
             cell_id=str(cell_id),
             code=raw,
@@ -114,19 +120,11 @@ class Agent:
             class_name = type(namespace.get(receiver)).__name__
             if class_name in summaries:
                 calls.add(class_name)
-        probe = CellAnalysis(
-            defines=set(),
-            uses=set(),
-            calls=calls,
-            method_receivers=set(),
-            maybe_mutated=set(),
-            functions={},
-            conservative=False,
-        )
+        probe = CellAnalysis(calls=calls)
         extra_uses, extra_defines = close_over_calls(probe, summaries)
         uses = set(analysis.uses) | extra_uses | (calls & set(summaries))
         defines = set(analysis.defines) | extra_defines
-        if analysis.conservative:
+        if analysis.conservative or calls_conservative(probe, summaries):
             uses.add(ANY_PATH)
         return uses, defines
 

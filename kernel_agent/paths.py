@@ -19,23 +19,27 @@ from __future__ import annotations
 
 import ast
 from collections import defaultdict
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable, List, Optional, Tuple
 
 _SEPARATORS = ".["
 _KEY_TYPES = (int, float, str, bytes, bool, type(None))
 
 # A component as compared: ("k", name) for attributes and str keys (aliased),
 # ("v", value) for other constant keys, ("?", text) for anything unparsable.
-_Component = Tuple[str, object]
+_Component = tuple[str, object]
 
 
 def root(path: str) -> str:
     """The global name a path starts with (``a`` for ``a.b[0]``)."""
-    for index, char in enumerate(path):
-        if char in _SEPARATORS:
-            return path[:index]
-    return path
+    if "." not in path and "[" not in path:
+        return path  # the common case, decided in C
+    cut = len(path)
+    for separator in _SEPARATORS:
+        index = path.find(separator, 0, cut)
+        if index >= 0:
+            cut = index
+    return path[:cut]
 
 
 def overlaps(a: str, b: str) -> bool:
@@ -44,7 +48,7 @@ def overlaps(a: str, b: str) -> bool:
         return True
     if root(a) != root(b):
         return False
-    return all(_same_slot(x, y) for x, y in zip(_components(a), _components(b)))
+    return all(map(_same_slot, _components(a), _components(b)))
 
 
 def any_overlap(defined: Iterable[str], used: Iterable[str]) -> set[str]:
@@ -63,13 +67,13 @@ def any_overlap(defined: Iterable[str], used: Iterable[str]) -> set[str]:
     return hits
 
 
-def const_key(node: ast.expr) -> Optional[str]:
+def const_key(node: ast.expr) -> str | None:
     """Canonical spelling of a constant subscript key, or None when not constant."""
     value = _const_value(node)
     return None if value is _NOT_CONSTANT else repr(value)
 
 
-def expr_path(node: ast.expr) -> Tuple[Optional[List[str]], List[ast.expr]]:
+def expr_path(node: ast.expr) -> tuple[list[str] | None, list[ast.expr]]:
     """Split a Name/Attribute/Subscript chain into path components and leftovers.
 
     The components spell the longest constant prefix (``a.b[i].c`` gives
@@ -120,7 +124,7 @@ def _const_value(node: ast.expr) -> object:
 
 
 @lru_cache(maxsize=8192)
-def _components(path: str) -> Tuple[_Component, ...]:
+def _components(path: str) -> tuple[_Component, ...]:
     """Parse a path back into comparable components (root first)."""
     try:
         node: ast.expr = ast.parse(path, mode="eval").body
