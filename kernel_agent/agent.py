@@ -56,6 +56,13 @@ class Agent:
     clock: int = 0
     protocol_version: int = PROTOCOL_VERSION
     deleted: dict[str, int] = field(default_factory=dict)
+    #: every recorded run, oldest first (state API: timestamps, reproduce_cell)
+    history: list[CellRecord] = field(default_factory=list)
+    #: session-wide settings from ``%flow``; None defers to the server's config
+    mode: str | None = None
+    direction: str | None = None
+    #: code cell ids in notebook order, as the server last pushed them
+    order: list[str] = field(default_factory=list)
     _pending: _PendingRun | None = None
 
     # -- IPython event hooks -------------------------------------------------
@@ -138,18 +145,18 @@ class Agent:
         self.summaries.update(pending.analysis.functions)
         self.clock += 1
         info = getattr(result, "info", None)
-        self.graph.put(
-            CellRecord(
-                cell_id=pending.cell_id,
-                ts=self.clock,
-                code=pending.code,
-                uses=frozenset(pending.uses),
-                defines=frozenset(defines),
-                ok=bool(getattr(result, "success", True)),
-                execution_count=getattr(result, "execution_count", None)
-                or getattr(info, "execution_count", None),
-            )
+        record = CellRecord(
+            cell_id=pending.cell_id,
+            ts=self.clock,
+            code=pending.code,
+            uses=frozenset(pending.uses),
+            defines=frozenset(defines),
+            ok=bool(getattr(result, "success", True)),
+            execution_count=getattr(result, "execution_count", None)
+            or getattr(info, "execution_count", None),
         )
+        self.graph.put(record)
+        self.history.append(record)
 
     def _rebound_names(self, before: dict[str, int]) -> set[str]:
         """Globals added, removed or rebound by the run, whatever the analysis saw."""
@@ -165,8 +172,14 @@ class Agent:
 
     # -- queries from the server ----------------------------------------------
 
-    def report(self, since: int = 0) -> str:
-        """Records newer than ``since`` and deletions, as JSON for the server."""
+    def report(self, since: int = 0, order: list[str] | None = None) -> str:
+        """Records newer than ``since`` and deletions, as JSON for the server.
+
+        The server passes the notebook's cell ``order`` when it changed, so
+        in-kernel previews know what is above and below.
+        """
+        if order is not None:
+            self.order = [str(cell_id) for cell_id in order]
         cells = [r.to_json() for r in self.graph.records.values() if r.ts > since]
         deleted = [cell_id for cell_id, ts in self.deleted.items() if ts >= since]
         return encode_report(
@@ -176,6 +189,8 @@ class Agent:
                 "clock": self.clock,
                 "cells": cells,
                 "deleted": deleted,
+                "mode": self.mode,
+                "direction": self.direction,
             }
         )
 
@@ -194,4 +209,17 @@ def load_ipython_extension(shell: Any) -> Agent:
     shell.events.register("post_run_cell", agent.post_run_cell)
     shell.user_ns[AGENT_NAME] = agent
     shell.user_ns_hidden[AGENT_NAME] = agent
+    _register_magics(shell, agent)
     return agent
+
+
+def _register_magics(shell: Any, agent: Agent) -> None:
+    """``%flow`` and ``%%memoize``; a failure here must not cost the recording."""
+    try:
+        from .magics import register
+    except ImportError:
+        return
+    try:
+        register(shell, agent)
+    except Exception:
+        log.exception("kernel_agent: magics could not be registered")

@@ -24,9 +24,14 @@ REPORT_KEY = "__cascade_report__"
 OPT_OUT_MARKER = "# cascade: off"
 
 
-def report_expression(since: int) -> str:
-    """The expression the server evaluates to fetch records newer than ``since``."""
-    return f"{AGENT_NAME}.report({int(since)})"
+def report_expression(since: int, order: list[str] | None = None) -> str:
+    """The expression the server evaluates to fetch records newer than ``since``.
+
+    ``order`` (code cell ids in notebook order) is sent only when it changed.
+    """
+    if order is None:
+        return f"{AGENT_NAME}.report({int(since)})"
+    return f"{AGENT_NAME}.report({int(since)}, {json.dumps([str(c) for c in order])})"
 
 
 def encode_report(payload: dict[str, Any]) -> str:

@@ -101,9 +101,9 @@ async def inject(channel: KernelChannel) -> str:
     return str(_expression_value(reply, "instance"))
 
 
-def report_request(since: int) -> dict[str, str]:
+def report_request(since: int, order: list[str] | None = None) -> dict[str, str]:
     """The user_expressions that make any execute reply carry an agent report."""
-    return {REPORT_KEY: report_expression(since)}
+    return {REPORT_KEY: report_expression(since, order)}
 
 
 def read_report(reply: dict[str, Any]) -> dict[str, Any]:
@@ -114,9 +114,11 @@ def read_report(reply: dict[str, Any]) -> dict[str, Any]:
         raise AgentUnavailable(str(error)) from error
 
 
-async def fetch_report(channel: KernelChannel, since: int) -> dict[str, Any]:
+async def fetch_report(
+    channel: KernelChannel, since: int, order: list[str] | None = None
+) -> dict[str, Any]:
     """Ask the agent for records newer than ``since`` with a silent empty request."""
     reply = await channel.execute(
-        "", silent=True, store_history=False, user_expressions=report_request(since)
+        "", silent=True, store_history=False, user_expressions=report_request(since, order)
     )
     return read_report(reply)

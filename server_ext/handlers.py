@@ -14,13 +14,15 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from .runner import KernelRunner
-from .scheduler import (
+from kernel_agent.planning import (
+    CycleError,
     NotebookCell,
     cell_state,
     plan_downstream,
     plan_upstream,
 )
+
+from .runner import KernelRunner
 from .service import CascadeService
 
 
@@ -72,8 +74,8 @@ class GraphHandler(_CascadeHandler):
             {
                 "path": path,
                 "kernel_id": kernel_id,
-                "mode": self.service.config.mode,
-                "direction": self.service.config.direction,
+                "mode": runner.mode,
+                "direction": runner.direction,
                 "busy": state.busy,
                 "available": state.enabled is not False,
                 "reason": state.last_error,
@@ -119,7 +121,10 @@ class PreviewHandler(_CascadeHandler):
             raise web.HTTPError(HTTPStatus.NOT_FOUND, f"no code cell {cell_id!r} in {path!r}")
         graph = runner.state.graph
         predicted = runner.predicted(cells)
-        upstream = plan_upstream(graph, cells, cell_id, predicted)
+        try:
+            upstream = plan_upstream(graph, cells, cell_id, predicted, runner.direction)
+        except CycleError as error:
+            raise web.HTTPError(HTTPStatus.CONFLICT, str(error)) from error
         downstream = plan_downstream(graph, cells, [cell_id], predicted)
         self.finish({"path": path, "cell": cell_id, "cells": [*upstream, cell_id, *downstream]})
 

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from jupyter_core.utils import ensure_async
 from pycrdt import Array, Map, Text
 
-from .scheduler import NotebookCell
+from kernel_agent.planning import NotebookCell
 
 
 class NotebookModel(Protocol):

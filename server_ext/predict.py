@@ -10,11 +10,10 @@ from __future__ import annotations
 from functools import lru_cache
 
 from IPython.core.inputtransformer2 import TransformerManager
+
 from kernel_agent.analysis import analyze
-
 from kernel_agent.graph import ANY_PATH
-
-from .scheduler import Effects
+from kernel_agent.planning import Effects
 
 _transformer = TransformerManager()
 

@@ -15,6 +15,17 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from kernel_agent.planning import (
+    ANY_ORDER,
+    LAZY,
+    CycleError,
+    Effects,
+    NotebookCell,
+    next_any_order,
+    next_downstream,
+    plan_downstream,
+    plan_upstream,
+)
 from kernel_agent.protocol import OPT_OUT_MARKER
 
 from . import agent_link
@@ -23,14 +34,6 @@ from .kernel_channel import KernelChannel, KernelGone
 from .notebook import NotebookModel, match_cell
 from .outputs import OutputCollector
 from .predict import predict_effects
-from .scheduler import (
-    LAZY,
-    Effects,
-    NotebookCell,
-    next_downstream,
-    plan_downstream,
-    plan_upstream,
-)
 from .state import BrowserRequest, KernelState
 
 ModelOpener = Callable[[str, "KernelRunner"], Awaitable[NotebookModel | None]]
@@ -71,6 +74,15 @@ class KernelRunner:
         self._log = log
         self._agent: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def mode(self) -> str:
+        """Reactive or lazy: ``%flow mode`` in the kernel wins over the server config."""
+        return self.state.kernel_mode or self.config.mode
+
+    @property
+    def direction(self) -> str:
+        return self.state.kernel_direction or self.config.direction
 
     # -- agent ---------------------------------------------------------------
 
@@ -150,7 +162,7 @@ class KernelRunner:
         if request.cell_id is None:
             return None
         self.sent_code[request.cell_id] = request.code
-        if model is not None and not request.opt_out and self.config.mode != LAZY:
+        if model is not None and not request.opt_out and self.mode != LAZY:
             await self._pull_upstream(model, request)
         return added
 
@@ -179,21 +191,31 @@ class KernelRunner:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _refresh(self) -> None:
-        report = await agent_link.fetch_report(self.channel, self.state.clock)
+    async def _refresh(self, cells: list[NotebookCell] | None = None) -> None:
+        """Pull new records; push the cell order to the agent when it changed."""
+        order = [cell.id for cell in cells] if cells is not None else None
+        if order == self.state.pushed_order:
+            order = None
+        report = await agent_link.fetch_report(self.channel, self.state.clock, order)
         self.state.apply_report(report)
+        if order is not None:
+            self.state.pushed_order = order
 
     async def _after_browser_run(self) -> None:
         try:
             async with self.state.lock:
-                await self._refresh()
+                model = await self._model()
+                await self._refresh(await model.code_cells() if model is not None else None)
                 if self.state.inflight:
                     return  # the last reply of a batch ("Run All") cascades once
                 triggers, failed = list(self.state.triggers), self.state.trigger_failed
                 self.state.triggers.clear()
                 self.state.trigger_failed = False
-                if triggers and not failed and self.config.mode != LAZY:
-                    await self._cascade_down(triggers)
+                if model is not None and triggers and not failed and self.mode != LAZY:
+                    await self._cascade_down(model, triggers)
+        except CycleError as error:
+            self.state.last_error = f"cascade stopped: {error}"
+            self._log.warning("cascade: %s", self.state.last_error)
         except KernelGone as error:
             self._log.info("cascade: kernel %s went away: %s", self.state.kernel_id, error)
         except agent_link.AgentUnavailable as error:
@@ -225,7 +247,13 @@ class KernelRunner:
             if request.cell_id in predicted and record is not None:
                 guess = predicted[request.cell_id]
                 predicted[request.cell_id] = Effects(guess.uses | record.uses, guess.defines)
-            plan = plan_upstream(self.state.graph, cells, str(request.cell_id), predicted)
+            try:
+                plan = plan_upstream(
+                    self.state.graph, cells, str(request.cell_id), predicted, self.direction
+                )
+            except CycleError as error:
+                self.state.last_error = f"upstream not run: {error}"
+                return
             # cells the browser already sent ("Run All") will run before this one anyway
             sent = {r.cell_id for r in self.state.inflight.values() if r is not request}
             plan = [cell_id for cell_id in plan if cell_id not in sent]
@@ -246,11 +274,17 @@ class KernelRunner:
             model.mark_queued(self.state.queued, False)
             self.state.queued = []
 
-    async def _cascade_down(self, triggers: list[str]) -> None:
+    async def _model(self) -> NotebookModel | None:
         path = await self._find_path(self.state.kernel_id)
-        model = await self._open_model(path, self) if path else None
-        if model is None:
-            return
+        return await self._open_model(path, self) if path else None
+
+    def _next_cell(self, cells: list[NotebookCell], position: int, done: set[str]) -> str | None:
+        if self.direction == ANY_ORDER:
+            return next_any_order(self.state.graph, cells, done, self.predicted(cells))
+        return next_downstream(self.state.graph, cells, position, done)
+
+    async def _cascade_down(self, model: NotebookModel, triggers: list[str]) -> None:
+        self.state.last_error = None
         cells = await model.code_cells()
         self.state.queued = plan_downstream(
             self.state.graph, cells, triggers, self.predicted(cells)
@@ -260,7 +294,7 @@ class KernelRunner:
         position = min((i for i, c in enumerate(cells) if c.id in done), default=-1)
         try:
             while not self.state.inflight:
-                next_id = next_downstream(self.state.graph, cells, position, done)
+                next_id = self._next_cell(cells, position, done)
                 if next_id is None:
                     break
                 position = next(i for i, c in enumerate(cells) if c.id == next_id)

@@ -38,6 +38,11 @@ class KernelState:
     running: str | None = None
     pending_cascades: int = 0
     last_error: str | None = None
+    #: ``%flow`` settings made in the kernel (None: the server's config applies)
+    kernel_mode: str | None = None
+    kernel_direction: str | None = None
+    #: the cell order last pushed to the agent
+    pushed_order: list[str] = field(default_factory=list)
     #: serializes everything the server sends to this kernel
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -52,6 +57,8 @@ class KernelState:
             self.graph.clear()
             self.clock = 0
             self.agent_instance = instance
+        self.kernel_mode = report.get("mode")  # type: ignore[assignment]
+        self.kernel_direction = report.get("direction")  # type: ignore[assignment]
         for data in report.get("cells", []):  # type: ignore[attr-defined]
             self.graph.put(CellRecord.from_json(data))
         for cell_id in report.get("deleted", []):  # type: ignore[attr-defined]
@@ -69,3 +76,5 @@ class KernelState:
         self.trigger_failed = False
         self.queued.clear()
         self.running = None
+        self.kernel_mode = self.kernel_direction = None
+        self.pushed_order = []

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from kernel_agent.graph import ANY_PATH, CellRecord, Graph
-from server_ext.scheduler import (
+from kernel_agent.planning import (
     CycleError,
     Effects,
     NotebookCell,

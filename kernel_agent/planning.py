@@ -1,5 +1,8 @@
 """Which cells a run should run, and in what order: pure functions, no kernel.
 
+Shared by the server (which schedules cascades) and the agent (``%flow
+preview``), so it imports only the standard library and this package.
+
 Inputs are plain data: the dependency :class:`~kernel_agent.graph.Graph`
 replica, the notebook's code cells in order, and the predicted effects of
 sources that have no up-to-date record (never run, or edited since). The
@@ -11,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from kernel_agent.graph import ANY_PATH, Graph
-from kernel_agent.paths import overlaps
+from .graph import ANY_PATH, Graph
+from .paths import overlaps
 
 FRESH, STALE, DIRTY, ERROR, NEVER_RUN = "fresh", "stale", "dirty", "error", "never_run"
 IN_ORDER, ANY_ORDER = "in_order", "any_order"
@@ -76,16 +79,22 @@ def plan_upstream(
     cells: Sequence[NotebookCell],
     trigger: str,
     predicted: Mapping[str, Effects],
+    direction: str = IN_ORDER,
 ) -> list[str]:
     """Cells above ``trigger`` it transitively reads from that must run first.
 
     A cell is pulled when it is stale, dirty, errored or never ran, or when a
-    cell it reads from is pulled (its output would change).
+    cell it reads from is pulled (its output would change). Under any_order
+    the ancestors may sit anywhere and run in topological order.
     """
     index = {cell.id: i for i, cell in enumerate(cells)}
     if trigger not in index:
         return []
-    above = cells[: index[trigger]]
+    if direction == ANY_ORDER:
+        rank = {c: i for i, c in enumerate(topological_order(graph, cells, predicted))}
+        above = sorted((c for c in cells if c.id != trigger), key=lambda c: rank[c.id])
+    else:
+        above = list(cells[: index[trigger]])
     effects = {cell.id: effects_of(graph, cell, predicted) for cell in cells}
     ancestors: set[str] = set()
     frontier = [trigger]
@@ -141,6 +150,16 @@ def next_downstream(
     for cell in cells[after + 1 :]:
         if cell.id not in done and cell.id in graph.records and graph.is_stale(cell.id):
             return cell.id
+    return None
+
+
+def next_any_order(
+    graph: Graph, cells: Sequence[NotebookCell], done: set[str], predicted: Mapping[str, Effects]
+) -> str | None:
+    """The first stale cell in graph order that has not run yet (any_order mode)."""
+    for cell_id in topological_order(graph, cells, predicted):
+        if cell_id not in done and cell_id in graph.records and graph.is_stale(cell_id):
+            return cell_id
     return None
 
 
