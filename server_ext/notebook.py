@@ -26,6 +26,7 @@ class NotebookModel(Protocol):
     path: str
 
     async def code_cells(self) -> list[NotebookCell]: ...
+    def metadata(self) -> dict[str, Any]: ...
     def start_run(self, cell_id: str) -> None: ...
     def show_outputs(self, cell_id: str, outputs: list[dict[str, Any]]) -> None: ...
     def finish_run(
@@ -55,6 +56,12 @@ class SharedDocument:
             for ycell in self.document.ycells
             if ycell.get("cell_type") == "code" and ycell.get("id")
         ]
+
+    def metadata(self) -> dict[str, Any]:
+        # YNotebook keeps notebook metadata in its "meta" map; no public accessor.
+        meta = self.document._ymeta.get("metadata")
+        value = meta.to_py() if isinstance(meta, Map) else meta
+        return dict(value or {})
 
     def _ycell(self, cell_id: str) -> Map | None:
         for ycell in self.document.ycells:
@@ -182,11 +189,17 @@ class SavedFile:
     pending: PendingOutputs
     sent_code: dict[str, str]
     autosave: bool = True
+    _metadata: dict[str, Any] = field(default_factory=dict)
+
+    def metadata(self) -> dict[str, Any]:
+        """The saved file's metadata, as of the last ``code_cells`` read."""
+        return self._metadata
 
     async def code_cells(self) -> list[NotebookCell]:
         model = await ensure_async(
             self.contents_manager.get(self.path, content=True, type="notebook")
         )
+        self._metadata = dict(model["content"].get("metadata") or {})
         cells = []
         for cell in model["content"].get("cells", []):
             if cell.get("cell_type") != "code" or not cell.get("id"):

@@ -33,6 +33,7 @@ from .config import Cascade
 from .kernel_channel import KernelChannel, KernelGone
 from .notebook import NotebookModel, match_cell
 from .outputs import OutputCollector
+from .persistence import persisted_effects
 from .predict import predict_effects
 from .state import BrowserRequest, KernelState
 
@@ -227,13 +228,20 @@ class KernelRunner:
         finally:
             self.state.pending_cascades -= 1
 
-    def predicted(self, cells: list[NotebookCell]) -> dict[str, Effects]:
-        """Predicted effects for sources without an up-to-date record."""
+    def predicted(
+        self, cells: list[NotebookCell], metadata: dict[str, Any] | None = None
+    ) -> dict[str, Effects]:
+        """Effects for sources without an up-to-date record in this kernel.
+
+        The graph persisted in the notebook's metadata knows what an earlier
+        kernel saw at run time; otherwise the source is analysed here.
+        """
+        persisted = persisted_effects(metadata, cells) if metadata else {}
         predicted = {}
         for cell in cells:
             record = self.state.graph.records.get(cell.id)
             if record is None or record.code != cell.source:
-                predicted[cell.id] = predict_effects(cell.source)
+                predicted[cell.id] = persisted.get(cell.id) or predict_effects(cell.source)
         return predicted
 
     async def _pull_upstream(self, model: NotebookModel, request: BrowserRequest) -> None:
@@ -242,7 +250,7 @@ class KernelRunner:
                 NotebookCell(c.id, request.code) if c.id == request.cell_id else c
                 for c in await model.code_cells()
             ]
-            predicted = self.predicted(cells)
+            predicted = self.predicted(cells, model.metadata())
             record = self.state.graph.records.get(str(request.cell_id))
             if request.cell_id in predicted and record is not None:
                 guess = predicted[request.cell_id]

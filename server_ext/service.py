@@ -13,6 +13,7 @@ from jupyter_core.utils import ensure_async
 
 from .config import Cascade
 from .notebook import NotebookModel, PendingOutputs, SavedFile, SharedDocument
+from .persistence import METADATA_KEY, graph_metadata
 from .runner import KernelRunner
 
 KERNEL_ACTIONS_SCHEMA = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
@@ -27,6 +28,8 @@ class CascadeService:
         self.log = log
         self.pending = PendingOutputs()
         self.runners: dict[str, KernelRunner] = {}
+        #: notebook path → kernel id, as last seen in the session table
+        self.kernel_of_path: dict[str, str] = {}
 
     @property
     def kernel_manager(self) -> Any:
@@ -51,6 +54,7 @@ class CascadeService:
         sessions = await ensure_async(self.serverapp.session_manager.list_sessions())
         for session in sessions:
             if (session.get("kernel") or {}).get("id") == kernel_id:
+                self.kernel_of_path[str(session["path"])] = kernel_id
                 return str(session["path"])
         return None
 
@@ -58,7 +62,8 @@ class CascadeService:
         sessions = await ensure_async(self.serverapp.session_manager.list_sessions())
         for session in sessions:
             if session.get("path") == path and session.get("kernel"):
-                return str(session["kernel"]["id"])
+                self.kernel_of_path[path] = str(session["kernel"]["id"])
+                return self.kernel_of_path[path]
         return None
 
     def _collaboration(self) -> Any:
@@ -84,12 +89,24 @@ class CascadeService:
         )
 
     def pre_save_hook(self, model: dict[str, Any], path: str, **_: Any) -> None:
-        """Merge cascaded outputs into the browser's save (RTC off); never sources."""
+        """On every notebook save: merge cascaded outputs (RTC off), persist the graph.
+
+        Only outputs, execution counts and our own metadata key are touched;
+        never sources or anyone else's metadata.
+        """
         if model.get("type") != "notebook" or not model.get("content"):
             return
-        merged = self.pending.merge_into(path.strip("/"), model["content"])
+        path, notebook = path.strip("/"), model["content"]
+        merged = self.pending.merge_into(path, notebook)
         if merged:
             self.log.info("cascade: merged %d cascaded cell(s) into %s", merged, path)
+        runner = self.runners.get(self.kernel_of_path.get(path, ""))
+        if runner is not None and runner.state.enabled:
+            metadata = notebook.setdefault("metadata", {})
+            cell_ids = [c.get("id") for c in notebook.get("cells", []) if c.get("id")]
+            metadata[METADATA_KEY] = graph_metadata(
+                runner.state.graph, cell_ids, metadata.get(METADATA_KEY)
+            )
 
     async def on_kernel_action(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
         """Restarts reset a kernel's graph; shutdowns drop its runner."""

@@ -41,3 +41,38 @@ async def test_browser_save_merges_cascaded_outputs(
     assert saved.cells[1].outputs[0]["text"] == "x is 7\n"
     assert saved.cells[1].execution_count == counts[ids[1]]
     assert saved.cells[2].outputs == [], "a cell the user edited keeps the user's version"
+
+
+async def test_graph_is_persisted_and_pulls_upstream_after_restart(
+    jp_fetch: Any, jp_root_dir: Any, make_notebook: Any, open_session: Any, cascade_api: Any
+) -> None:
+    sources = ["k = 2", "def f():\n    return k * 3", "print('f is', f())", "z = 9"]
+    ids = make_notebook("persist.ipynb", sources)
+    client = await open_session("persist.ipynb")
+    for source, cell_id in zip(sources, ids, strict=True):
+        await client.execute(source, cell_id)
+    await cascade_api.settled("persist.ipynb")
+
+    browser = nbformat.reads((jp_root_dir / "persist.ipynb").read_text(), as_version=4)
+    browser.metadata["other_extension"] = {"keep": True}
+    await browser_save(jp_fetch, "persist.ipynb", browser)
+    saved = nbformat.reads((jp_root_dir / "persist.ipynb").read_text(), as_version=4)
+    persisted = saved.metadata["jupyter_cascade"]
+    assert "k" in persisted["cells"][ids[2]]["uses"], "globals read by f() are persisted"
+    assert {"source": ids[1], "target": ids[2], "symbols": ["f"]} in persisted["edges"]
+    assert saved.metadata["other_extension"] == {"keep": True}
+
+    await jp_fetch("api", "kernels", client.kernel_id, "restart", method="POST", body="{}")
+    mark = len(client.messages)
+    reply = await client.execute(sources[2], ids[2])  # a lower cell first, in a fresh kernel
+    assert reply["status"] == "ok", reply
+    await cascade_api.settled("persist.ipynb")
+    runs = client.executions(mark)
+    assert [run.code for run in runs] == sources[:3], "k's cell is pulled through f's body"
+    assert runs[2].stdout == "f is 6\n"
+
+    # a partial run never drops persisted entries: z's cell did not run in this kernel
+    await browser_save(jp_fetch, "persist.ipynb", saved)
+    again = nbformat.reads((jp_root_dir / "persist.ipynb").read_text(), as_version=4)
+    assert set(again.metadata["jupyter_cascade"]["cells"]) == set(ids)
+    assert again.metadata["jupyter_cascade"]["cells"][ids[3]]["defines"] == ["z"]
