@@ -63,6 +63,7 @@ class Agent:
     direction: str | None = None
     #: code cell ids in notebook order, as the server last pushed them
     order: list[str] = field(default_factory=list)
+    failures: int = 0
     _pending: _PendingRun | None = None
 
     # -- IPython event hooks -------------------------------------------------
@@ -74,7 +75,7 @@ class Agent:
         try:
             self._pending = self._prepare(info)
         except Exception:  # never let our bookkeeping break the user's run
-            log.exception("kernel_agent: analysis failed; this run is not recorded")
+            self._log_failure("analysis")
 
     def post_run_cell(self, result: Any) -> None:
         pending, self._pending = self._pending, None
@@ -83,7 +84,15 @@ class Agent:
         try:
             self._finish(pending, result)
         except Exception:
-            log.exception("kernel_agent: recording failed; this run is not recorded")
+            self._log_failure("recording")
+
+    def _log_failure(self, stage: str) -> None:
+        """The first failure is logged with its traceback; repeats stay quiet."""
+        self.failures += 1
+        if self.failures == 1:
+            log.exception("kernel_agent: %s failed; this run is not recorded", stage)
+        else:
+            log.debug("kernel_agent: %s failed again (%d)", stage, self.failures, exc_info=True)
 
     # -- recording -----------------------------------------------------------
 

@@ -54,11 +54,45 @@ def _v1_parts(frame: bytes) -> tuple[str, list[bytes]] | None:
 
 
 def _legacy_message(frame: Frame) -> dict[str, Any] | None:
+    if isinstance(frame, bytes):
+        # jupyter_server's decoder builds a struct format as long as the claimed
+        # buffer count: check the count against the frame before calling it.
+        count = int.from_bytes(frame[:4], "big") if len(frame) >= 4 else 0
+        if count < 1 or 4 * (count + 1) > len(frame):
+            return None
     try:
         msg = deserialize_binary_message(frame) if isinstance(frame, bytes) else json.loads(frame)
     except (ValueError, TypeError, KeyError, IndexError, struct.error, UnicodeDecodeError):
         return None
     return msg if isinstance(msg, dict) else None
+
+
+def is_well_formed(frame: Frame, protocol: str | None) -> bool:
+    """Whether jupyter_server can decode the frame without raising or blowing up.
+
+    Its decoders trust the counts and offsets a frame claims (a 4-byte legacy
+    frame can claim two billion buffers); such frames are dropped instead.
+    """
+    if protocol == V1_PROTOCOL:
+        if not isinstance(frame, bytes):
+            return False
+        decoded = _v1_parts(frame)
+        if decoded is None or len(decoded[1]) < 4:
+            return False
+        try:
+            return _has_message_type(json.loads(decoded[1][0]))
+        except (ValueError, UnicodeDecodeError):
+            return False
+    msg = _legacy_message(frame)
+    if msg is None or not _has_message_type(msg.get("header")):
+        return False
+    return all(isinstance(msg.get(key, {}), dict) for key in ("parent_header", "metadata")) and (
+        isinstance(msg.get("content"), dict)
+    )
+
+
+def _has_message_type(header: Any) -> bool:
+    return isinstance(header, dict) and isinstance(header.get("msg_type"), str)
 
 
 def read_execute_request(frame: Frame, protocol: str | None) -> ExecuteRequest | None:

@@ -8,6 +8,7 @@ from tornado.ioloop import IOLoop
 
 from .config import Cascade
 from .handlers import handlers
+from .pages import page_handlers
 from .proxy import CascadeConnectionMixin, compose_connection_class
 from .service import KERNEL_ACTIONS_SCHEMA, CascadeService
 
@@ -41,6 +42,7 @@ def load(serverapp: Any) -> None:
     web_app.settings["cascade"] = service
     _install_connection_class(serverapp)
     web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))
+    web_app.add_handlers(".*$", page_handlers(web_app.settings["base_url"]))
     serverapp.contents_manager.register_pre_save_hook(service.pre_save_hook)
     serverapp.event_logger.add_listener(
         schema_id=KERNEL_ACTIONS_SCHEMA, listener=service.on_kernel_action

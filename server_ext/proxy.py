@@ -58,12 +58,24 @@ class CascadeConnectionMixin:
         self._cascade_subprotocol = self.websocket_handler.selected_subprotocol
         self._cascade_queue, self._cascade_draining = deque(), False
         self._cascade_sent: set[str] = set()
+        connected = super().connect()  # type: ignore[misc]
+        if connected is not None:
+            await connected
+        # Only now: jupyter_server skips its iopub check while the kernel is busy,
+        # and our injection would make it busy.
         runner = self._cascade_runner()
         if runner is not None:
             runner.ensure_agent()
-        return await super().connect()  # type: ignore[misc]
+        return connected
 
     def handle_incoming_message(self, incoming_msg: Any) -> None:
+        if not codec.is_well_formed(incoming_msg, self._cascade_protocol):
+            self.log.warning(
+                "cascade: dropped a malformed websocket frame (%d bytes) for kernel %s",
+                len(incoming_msg),
+                self.kernel_id,
+            )
+            return
         queue = getattr(self, "_cascade_queue", None)
         runner = self._cascade_runner() if queue is not None else None
         request = None

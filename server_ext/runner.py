@@ -10,6 +10,7 @@ executions: non-silent, counted, broadcast on iopub, tagged with ``cellId`` and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -75,6 +76,9 @@ class KernelRunner:
         self._log = log
         self._agent: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        # The kernel's own restarter (a crashed kernel) emits no REST event.
+        kernel_manager.add_restart_callback(self.on_restart, "restart")
+        kernel_manager.add_restart_callback(self.on_death, "dead")
 
     @property
     def mode(self) -> str:
@@ -127,6 +131,13 @@ class KernelRunner:
         self._spawn(old_channel.close())
         self._agent = None
         self.ensure_agent()
+
+    def on_death(self) -> None:
+        """The kernel died for good: wake every waiter, stop cascading."""
+        self.channel.fail_all("the kernel died")
+        self.state.reset()
+        self.state.enabled = False
+        self.state.last_error = "the kernel died"
 
     # -- browser traffic (called by the proxy) ------------------------------
 
@@ -347,6 +358,9 @@ class KernelRunner:
         return False
 
     async def close(self) -> None:
+        for event, callback in (("restart", self.on_restart), ("dead", self.on_death)):
+            with contextlib.suppress(Exception):
+                self._kernel_manager.remove_restart_callback(callback, event)
         for task in list(self._tasks):
             task.cancel()
         await self.channel.close()

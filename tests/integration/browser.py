@@ -116,8 +116,18 @@ class BrowserClient:
                 raise TimeoutError("no matching kernel message arrived")
             await asyncio.wait_for(self._arrived.wait(), remaining)
 
-    async def request(self, msg_type: str, content: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    def new_message(self, msg_type: str, content: dict[str, Any], **kw: Any) -> dict[str, Any]:
+        """A message with a random msg_id, as browsers make them.
+
+        (jupyter_client's ids are session_pid_counter: with the server in this
+        process and sharing our session id, its own requests would collide.)
+        """
         msg = self.session.msg(msg_type, content, **kw)
+        msg["header"]["msg_id"] = msg["msg_id"] = uuid.uuid4().hex
+        return msg
+
+    async def request(self, msg_type: str, content: dict[str, Any], **kw: Any) -> dict[str, Any]:
+        msg = self.new_message(msg_type, content, **kw)
         self.send(msg)
         msg_id = msg["header"]["msg_id"]
         return await self.wait_for(
@@ -140,7 +150,7 @@ class BrowserClient:
         metadata: dict[str, Any] = {}
         if self.protocol == "v1" and cell_id is not None:
             metadata = {"cellId": cell_id, "deletedCells": [], "recordTiming": False}
-        return self.session.msg("execute_request", content, metadata=metadata)
+        return self.new_message("execute_request", content, metadata=metadata)
 
     async def execute(self, code: str, cell_id: str | None = None) -> dict[str, Any]:
         """Run code; return the execute_reply content once the kernel is idle again."""

@@ -24,10 +24,18 @@ def cascade_config() -> dict[str, Any]:
 
 
 @pytest.fixture
-def jp_server_config(jp_root_dir: Any, rtc: bool, cascade_config: dict[str, Any]) -> dict:
+def server_overrides() -> dict[str, Any]:
+    """Extra ServerApp settings for one test module (e.g. an authorizer)."""
+    return {}
+
+
+@pytest.fixture
+def jp_server_config(
+    jp_root_dir: Any, rtc: bool, cascade_config: dict[str, Any], server_overrides: dict[str, Any]
+) -> dict:
     extensions = {"server_ext": True}
     config: dict[str, Any] = {
-        "ServerApp": {"jpserver_extensions": extensions},
+        "ServerApp": {"jpserver_extensions": extensions, **server_overrides},
         "Cascade": cascade_config,
     }
     if rtc:

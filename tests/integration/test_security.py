@@ -1,0 +1,71 @@
+"""Every route of ours goes through jupyter_server's authentication and authorization."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+ROUTES = [
+    ("api", "cascade", "graph"),
+    ("api", "cascade", "preview"),
+]
+PARAMS = {"path": "nb.ipynb", "cell": "cell-0"}
+
+
+async def status_of(jp_fetch: Any, route: tuple[str, ...], **kwargs: Any) -> int:
+    try:
+        response = await jp_fetch(*route, params=PARAMS, **kwargs)
+    except HTTPClientError as error:
+        return error.code
+    return int(response.code)
+
+
+@pytest.mark.parametrize("route", ROUTES, ids="/".join)
+async def test_no_token_or_wrong_token_is_refused(jp_fetch: Any, route: tuple[str, ...]) -> None:
+    for headers in ({"Authorization": ""}, {"Authorization": "token not-the-token"}):
+        assert await status_of(jp_fetch, route, headers=headers) in (401, 403)
+
+
+async def test_errors_carry_no_traceback(jp_fetch: Any) -> None:
+    with pytest.raises(HTTPClientError) as error:
+        await jp_fetch("api", "cascade", "graph", params={"path": "../../etc/passwd"})
+    assert error.value.code == 404
+    body = json.loads(error.value.response.body)
+    assert "no kernel session" in body["message"]
+    assert not body.get("traceback")
+    with pytest.raises(HTTPClientError) as missing:
+        await jp_fetch("api", "cascade", "graph")
+    assert missing.value.code == 400
+    assert "path" in json.loads(missing.value.response.body)["message"]
+
+
+class TestDenyingAuthorizer:
+    @pytest.fixture
+    def server_overrides(self) -> dict[str, Any]:
+        return {"authorizer_class": "integration.authorizers.DenyKernels"}
+
+    @pytest.mark.parametrize("route", ROUTES, ids="/".join)
+    async def test_authorizer_denial_is_403(self, jp_fetch: Any, route: tuple[str, ...]) -> None:
+        assert await status_of(jp_fetch, route) == 403
+
+    async def test_kernel_websocket_keeps_its_own_checks(
+        self, jp_serverapp: Any, jp_ws_fetch: Any
+    ) -> None:
+        kernel_id = await jp_serverapp.kernel_manager.start_kernel(kernel_name="python3")
+        with pytest.raises(HTTPClientError) as error:
+            await jp_ws_fetch("api", "kernels", kernel_id, "channels")
+        assert error.value.code == 403
+
+
+async def test_kernel_websocket_without_token_is_refused(
+    jp_serverapp: Any, jp_ws_fetch: Any
+) -> None:
+    kernel_id = await jp_serverapp.kernel_manager.start_kernel(kernel_name="python3")
+    with pytest.raises(HTTPClientError) as error:
+        await jp_ws_fetch(
+            "api", "kernels", kernel_id, "channels", headers={"Authorization": "token nope"}
+        )
+    assert error.value.code in (401, 403)

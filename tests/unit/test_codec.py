@@ -1,0 +1,111 @@
+"""The websocket codec: both wire formats, and garbage that must never raise."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+from jupyter_client.session import Session
+from jupyter_server.services.kernels.connection.base import (
+    serialize_binary_message,
+    serialize_msg_to_ws_v1,
+)
+
+from server_ext import codec
+
+SESSION = Session(key=b"")
+
+
+def _pack(value: object) -> bytes:
+    return json.dumps(value, default=str).encode()
+
+
+def execute_msg(code: str = "x = 1", metadata: dict | None = None) -> dict:
+    content = {"code": code, "silent": False}
+    return SESSION.msg("execute_request", content, metadata=metadata or {})
+
+
+def v1_frame(msg: dict, channel: str = "shell") -> bytes:
+    return serialize_msg_to_ws_v1(msg, channel, _pack)
+
+
+def legacy_frame(msg: dict, channel: str = "shell") -> str:
+    return json.dumps({**msg, "channel": channel}, default=str)
+
+
+def test_reads_v1_execute_request() -> None:
+    msg = execute_msg("print(1)", {"cellId": "abc"})
+    request = codec.read_execute_request(v1_frame(msg), codec.V1_PROTOCOL)
+    assert request is not None
+    assert (request.msg_id, request.code, request.metadata) == (
+        msg["header"]["msg_id"],
+        "print(1)",
+        {"cellId": "abc"},
+    )
+
+
+def test_reads_legacy_text_and_binary_execute_request() -> None:
+    msg = execute_msg("y = 2")
+    assert codec.read_execute_request(legacy_frame(msg), None).code == "y = 2"  # type: ignore[union-attr]
+    binary = serialize_binary_message({**json.loads(legacy_frame(msg)), "buffers": [b"x"]})
+    assert codec.read_execute_request(binary, None).code == "y = 2"  # type: ignore[union-attr]
+
+
+def test_other_messages_and_channels_are_not_execute_requests() -> None:
+    info = SESSION.msg("kernel_info_request", {})
+    assert codec.read_execute_request(v1_frame(info), codec.V1_PROTOCOL) is None
+    assert codec.read_execute_request(v1_frame(execute_msg(), "control"), codec.V1_PROTOCOL) is None
+    assert codec.read_execute_request(legacy_frame(execute_msg(), "stdin"), None) is None
+
+
+def test_with_metadata_adds_cell_id_in_both_formats() -> None:
+    msg = execute_msg("z = 3")
+    for frame, protocol in ((v1_frame(msg), codec.V1_PROTOCOL), (legacy_frame(msg), None)):
+        rewritten = codec.with_metadata(frame, protocol, {"cellId": "c1"})
+        request = codec.read_execute_request(rewritten, protocol)
+        assert request is not None and request.metadata == {"cellId": "c1"}
+        assert request.code == "z = 3"
+
+
+@given(st.binary(max_size=300))
+def test_random_bytes_never_raise(frame: bytes) -> None:
+    for protocol in (codec.V1_PROTOCOL, None):
+        codec.read_execute_request(frame, protocol)
+        assert codec.with_metadata(frame, protocol, {"cellId": "x"}) is not None
+
+
+@given(st.text(max_size=300))
+def test_random_text_never_raises(frame: str) -> None:
+    for protocol in (codec.V1_PROTOCOL, None):
+        codec.read_execute_request(frame, protocol)
+        codec.with_metadata(frame, protocol, {"cellId": "x"})
+
+
+@given(st.integers(min_value=0, max_value=2**64 - 1), st.binary(max_size=64))
+def test_v1_frames_with_lying_offsets_never_raise(count: int, rest: bytes) -> None:
+    frame = count.to_bytes(8, "little") + rest
+    assert codec.read_execute_request(frame, codec.V1_PROTOCOL) is None
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+        max_leaves=10,
+    )
+)
+def test_json_of_any_shape_never_raises(value: object) -> None:
+    frame = json.dumps(value)
+    codec.read_execute_request(frame, None)
+    codec.with_metadata(frame, None, {"cellId": "x"})
+
+
+def test_well_formed_frames_in_both_formats() -> None:
+    msg = execute_msg()
+    assert codec.is_well_formed(v1_frame(msg), codec.V1_PROTOCOL)
+    assert codec.is_well_formed(legacy_frame(msg), None)
+    assert not codec.is_well_formed(b"\x03\x05J\xba", None), "claims 50 million buffers"
+    assert not codec.is_well_formed(v1_frame(msg)[:20], codec.V1_PROTOCOL)
+    assert not codec.is_well_formed("{not json", None)
+    assert not codec.is_well_formed("text on a binary protocol", codec.V1_PROTOCOL)
