@@ -29,7 +29,7 @@ INPLACE_METHODS = frozenset(
 #: Calls after which the cell may define or use anything.
 _CONSERVATIVE_CALLS = frozenset({"exec", "eval", "globals", "locals", "__import__"})
 #: IPython magics that run their argument as code in the user namespace.
-_CODE_MAGICS = frozenset({"time", "timeit", "prun", "capture"})
+_CODE_MAGICS = frozenset({"time", "timeit", "prun", "capture", "memoize"})
 #: IPython magics that read or write the namespace in ways we cannot see.
 _NAMESPACE_MAGICS = frozenset(
     {"run", "store", "reset", "reset_selective", "rerun", "macro", "edit", "xdel"}
