@@ -76,10 +76,19 @@ def default_directory(environ: Mapping[str, str] = os.environ) -> str:
     return os.path.join(cache_home, "jupyter-cascade", "memoize")
 
 
-def input_names(
+@dataclass(frozen=True)
+class BodyEffects:
+    """Global names a body reads, may change in place, and surely defines."""
+
+    inputs: frozenset[str]
+    maybe_changed: frozenset[str]
+    defines: frozenset[str]
+
+
+def body_effects(
     analysis: CellAnalysis, summaries: Mapping[str, FunctionSummary], namespace: Mapping[str, Any]
-) -> set[str]:
-    """Global names the body reads, directly or through the notebook functions it calls."""
+) -> BodyEffects:
+    """What the body touches, directly or through the notebook functions it calls."""
     known = dict(summaries)
     known.update(analysis.functions)
     calls = set(analysis.calls)
@@ -88,25 +97,39 @@ def input_names(
         if class_name in known:
             calls.add(class_name)
     probe = CellAnalysis(calls=calls, functions=analysis.functions)
-    extra_uses, _ = close_over_calls(probe, known)
-    paths = set(analysis.uses) | extra_uses
-    return {root(path) for path in paths if root(path) not in _SESSION_NAMES}
+    extra_uses, extra_defines = close_over_calls(probe, known)
+
+    def roots(paths: set[str]) -> frozenset[str]:
+        return frozenset(root(p) for p in paths if root(p) not in _SESSION_NAMES)
+
+    return BodyEffects(
+        inputs=roots(set(analysis.uses) | extra_uses),
+        maybe_changed=roots(analysis.maybe_mutated | analysis.method_receivers),
+        defines=roots(set(analysis.defines) | extra_defines),
+    )
 
 
-def cache_key(body: str, names: set[str], namespace: Mapping[str, Any]) -> str:
-    """A digest of the body and of each input's content; Undigestible names the input."""
+def input_digests(names: frozenset[str], namespace: Mapping[str, Any]) -> dict[str, str]:
+    """Each input's content digest (``<absent>`` when unbound); Undigestible names the input."""
+    found = {}
+    for name in sorted(names):
+        if name not in namespace:
+            found[name] = "<absent>"
+            continue
+        try:
+            found[name] = digest(namespace[name])
+        except Undigestible as error:
+            raise Undigestible(f"{name}: {error}") from error
+    return found
+
+
+def cache_key(body: str, digests: Mapping[str, str]) -> str:
+    """The key of a run: the body's text and its inputs' digests."""
     hasher = hashlib.blake2b(digest_size=20)
     for part in (KEY_VERSION, f"{sys.version_info[0]}.{sys.version_info[1]}", body):
         hasher.update(part.encode() + b"\0")
-    for name in sorted(names):
-        if name not in namespace:
-            value_digest = "<absent>"
-        else:
-            try:
-                value_digest = digest(namespace[name])
-            except Undigestible as error:
-                raise Undigestible(f"{name}: {error}") from error
-        hasher.update(f"{name}={value_digest}\0".encode())
+    for name in sorted(digests):
+        hasher.update(f"{name}={digests[name]}\0".encode())
     return hasher.hexdigest()
 
 
@@ -133,15 +156,17 @@ class MemoizeMagic:
         if analysis.conservative or calls_conservative(analysis, summaries):
             _note("memoize: this cell may read any global (exec, star-import...): not cached")
             return self._run(cell)[1]
+        effects = body_effects(analysis, summaries, namespace)
         try:
-            key = cache_key(cell, input_names(analysis, summaries, namespace), namespace)
+            digests = input_digests(effects.inputs, namespace)
         except Undigestible as error:
             _note(f"memoize: cannot digest input {error}: not cached")
             return self._run(cell)[1]
+        key = cache_key(cell, digests)
         entry = self.cache.get(key, options.directory)
         if entry is not None:
             return self._restore(entry, options.level)
-        entry = self._record(cell, analysis)
+        entry = self._record(cell, effects, digests)
         note = self.cache.put(key, entry, options.directory)
         if note:
             _note(note)
@@ -151,17 +176,22 @@ class MemoizeMagic:
         __tracebackhide__ = True  # noqa: F841
         return run_body(self.shell, body)
 
-    def _record(self, body: str, analysis: CellAnalysis) -> Entry:
-        """Run the body, recording its outputs and what it defined and deleted."""
+    def _record(self, body: str, effects: BodyEffects, digests: Mapping[str, str]) -> Entry:
+        """Run the body, recording its outputs and what it defined, changed and deleted."""
         __tracebackhide__ = True  # noqa: F841
         namespace = self.shell.user_ns
         before = {name: id(value) for name, value in namespace.items() if _is_user_name(name)}
         with recording(self.shell) as outputs:
             has_result, result = self._run(body)
         after = {name: id(value) for name, value in namespace.items() if _is_user_name(name)}
-        defined = {root(path) for path in analysis.defines} | {
-            name for name, ident in after.items() if before.get(name) != ident
+        rebound = {name for name, ident in after.items() if before.get(name) != ident}
+        # `model.fit(X)` changes model in place: same object, new content; a hit must restore it
+        changed = {
+            name
+            for name in effects.maybe_changed & digests.keys()
+            if name in after and _digest_or_none(namespace[name]) != digests[name]
         }
+        defined = set(effects.defines) | rebound | changed
         return Entry(
             values={name: namespace[name] for name in sorted(defined) if name in after},
             deleted=sorted(before.keys() - after.keys()),
@@ -281,6 +311,13 @@ def replay(shell: Any, outputs: list[tuple[str, Any]]) -> None:
             shell.display_pub.publish(data=payload["data"], metadata=payload.get("metadata") or {})
     sys.stdout.flush()
     sys.stderr.flush()
+
+
+def _digest_or_none(value: Any) -> str | None:
+    try:
+        return digest(value)
+    except Undigestible:
+        return None
 
 
 def _is_user_name(name: str) -> bool:

@@ -149,3 +149,27 @@ class _Anything:
 
 
 ANY = _Anything()
+
+
+async def test_in_place_changes_are_restored_on_a_hit(
+    tmp_path: Path, make_notebook: Any, open_session: Any, cascade_api: Any
+) -> None:
+    counter = tmp_path / "runs.txt"
+    sources = [
+        "class Model:\n    def __init__(self):\n        self.fitted = 0\n"
+        "    def fit(self, n):\n        self.fitted = n\n\nmodel = Model()",
+        f"%%memoize --dir {tmp_path / 'cache'}\nopen({str(counter)!r}, 'a').write('x')\n"
+        "model.fit(3)",
+        "print('fitted', model.fitted)",
+    ]
+    ids = make_notebook("fit.ipynb", sources)
+    client = await open_session("fit.ipynb")
+    for source, cell_id in zip(sources, ids, strict=True):
+        await run(client, cascade_api, "fit.ipynb", source, cell_id)
+    assert body_runs(counter) == 1
+
+    mark = len(client.messages)
+    await run(client, cascade_api, "fit.ipynb", sources[0], ids[0])  # a fresh, unfitted model
+    cascaded = {r.code: r for r in client.executions(mark)}
+    assert body_runs(counter) == 1, "the unfitted model equals the earlier input: a hit"
+    assert cascaded[sources[2]].stdout == "fitted 3\n", "the fitted model is restored"

@@ -22,9 +22,10 @@ from kernel_agent.memoize import (
     QUIET,
     VERBOSE,
     Options,
+    body_effects,
     cache_key,
     default_directory,
-    input_names,
+    input_digests,
     parse_options,
 )
 
@@ -155,24 +156,31 @@ def test_default_directory() -> None:
     assert default_directory({}) == f"{home}/.cache/jupyter-cascade/memoize"
 
 
-def test_inputs_include_globals_read_by_called_functions() -> None:
-    body = analyze("total = f(a) + len(items)\nlocal = 1\nlocal + total", {})
+def test_effects_include_what_called_functions_read_and_write() -> None:
+    body = analyze("total = f(a) + len(items)\nmodel.fit(X)\nlocal = 1\nlocal + total", {})
     summaries = {
         "f": FunctionSummary(uses={"k", "cfg.lr"}, calls={"g"}),
-        "g": FunctionSummary(uses={"h"}),
+        "g": FunctionSummary(uses={"h"}, defines={"counter"}),
     }
-    assert input_names(body, summaries, {}) == {"f", "a", "items", "k", "cfg", "h"}
+    effects = body_effects(body, summaries, {})
+    assert effects.inputs == {"f", "a", "items", "k", "cfg", "h", "model", "X"}
+    assert effects.maybe_changed == {"model", "X", "a"}
+    assert effects.defines == {"total", "local", "counter"}
 
 
 def test_cache_key_follows_body_and_input_content() -> None:
+    names = frozenset({"a", "b"})
     namespace = {"a": [1, 2], "b": np.arange(3)}
-    key = cache_key("x = a", {"a", "b"}, namespace)
-    assert key == cache_key("x = a", {"a", "b"}, {"a": [1, 2], "b": np.arange(3)})
-    assert key != cache_key("x = a ", {"a", "b"}, namespace)
-    assert key != cache_key("x = a", {"a", "b"}, {"a": [1, 3], "b": np.arange(3)})
-    assert key != cache_key("x = a", {"a", "b", "c"}, namespace), "an absent input counts"
+    key = cache_key("x = a", input_digests(names, namespace))
+    same = {"a": [1, 2], "b": np.arange(3)}
+    assert key == cache_key("x = a", input_digests(names, same))
+    assert key != cache_key("x = a ", input_digests(names, namespace))
+    changed = {"a": [1, 3], "b": np.arange(3)}
+    assert key != cache_key("x = a", input_digests(names, changed))
+    absent = input_digests(names | {"c"}, namespace)
+    assert absent["c"] == "<absent>" and key != cache_key("x = a", absent)
     with pytest.raises(Undigestible, match="^g: "):
-        cache_key("x = g", {"g"}, {"g": (i for i in range(0))})
+        input_digests(frozenset({"g"}), {"g": (i for i in range(0))})
 
 
 # -- the store -------------------------------------------------------------------
