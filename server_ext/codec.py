@@ -166,5 +166,19 @@ def read_shell_reply(session: Any, zmq_parts: list[Any]) -> Reply | None:
     return Reply("execute_reply", str(parent.get("msg_id", "")), str(content.get("status", "")))
 
 
+def read_json_reply(frame: Any) -> Reply | None:
+    """The same, for a gateway's JSON text message (it carries its channel)."""
+    if not isinstance(frame, str) or '"execute_reply"' not in frame:
+        return None  # cheap test first: outputs can be large
+    try:
+        msg = json.loads(frame)
+        if msg.get("channel") != "shell" or msg["header"]["msg_type"] != "execute_reply":
+            return None
+        parent, content = msg.get("parent_header") or {}, msg.get("content") or {}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return Reply("execute_reply", str(parent.get("msg_id", "")), str(content.get("status", "")))
+
+
 def _bytes(part: Any) -> bytes:
     return part.bytes if hasattr(part, "bytes") else bytes(part)

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .transports import Transport, transport_for
+
 IopubHandler = Callable[[dict[str, Any]], None]
 
 
@@ -33,60 +35,60 @@ class _Pending:
 
 
 class KernelChannel:
-    """A private shell+iopub client on one kernel, routing messages by parent id."""
+    """A private shell+iopub connection to one kernel, routing messages by parent id."""
 
-    def __init__(self, kernel_manager: Any, log: logging.Logger) -> None:
+    def __init__(self, kernel_id: str, kernel_manager: Any, log: logging.Logger) -> None:
+        self._kernel_id = kernel_id
         self._kernel_manager = kernel_manager
         self._log = log
-        self._client: Any = None
+        self._transport: Transport | None = None
         self._pending: dict[str, _Pending] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._ready: asyncio.Future[None] | None = None
+        #: from the kernel's kernel_info_reply, e.g. "python"; None until started
+        self.language: str | None = None
 
-    async def _ensure_started(self) -> None:
+    async def ensure_started(self) -> None:
         if self._ready is None:
             self._ready = asyncio.ensure_future(self._start())
         await asyncio.shield(self._ready)
 
     async def _start(self) -> None:
-        client = self._kernel_manager.client()
-        client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
-        self._client = client
-        self._tasks += [
-            asyncio.ensure_future(self._read(client.shell_channel, self._on_shell)),
-            asyncio.ensure_future(self._read(client.iopub_channel, self._on_iopub)),
-        ]
+        self._transport = transport_for(self._kernel_id, self._kernel_manager, self._log)
+        await self._transport.start(self._deliver)
         await self._await_iopub_subscription()
 
+    def _deliver(self, channel: str, msg: dict[str, Any]) -> None:
+        try:
+            if channel == "shell":
+                self._on_shell(msg)
+            elif channel == "iopub":
+                self._on_iopub(msg)
+            elif channel == "closed":
+                self.fail_all("the kernel connection closed")
+        except Exception:
+            self._log.exception("cascade: error handling a kernel message")
+
     async def _await_iopub_subscription(self, attempts: int = 40) -> None:
-        """ZMQ SUB sockets join late: probe until our iopub sees a reply's status."""
+        """SUB sockets join late: probe until our iopub sees a request's status.
+
+        The probe is a kernel_info_request, whose reply also tells the language.
+        """
         for _ in range(attempts):
-            msg = self._client.session.msg("kernel_info_request", {})
+            assert self._transport is not None
+            msg = self._transport.session.msg("kernel_info_request", {})
             pending = self._register(msg["header"]["msg_id"], None)
-            self._client.shell_channel.send(msg)
+            self._transport.send("shell", msg)
             try:
+                reply = await asyncio.wait_for(pending.reply, 5)
                 await asyncio.wait_for(pending.idle.wait(), 0.25)
+                self.language = str((reply.get("language_info") or {}).get("name", ""))
                 return
             except asyncio.TimeoutError:
                 continue
             finally:
                 self._pending.pop(msg["header"]["msg_id"], None)
         raise KernelGone("the kernel's iopub channel did not answer")
-
-    async def _read(self, channel: Any, handle: Callable[[dict[str, Any]], None]) -> None:
-        while True:
-            try:
-                msg = await channel.get_msg()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a malformed or closed socket: log once, stop reading
-                self._log.debug("cascade: kernel channel stopped reading", exc_info=True)
-                self.fail_all("the kernel connection closed")
-                return
-            try:
-                handle(msg)
-            except Exception:
-                self._log.exception("cascade: error handling a kernel message")
 
     def _register(self, msg_id: str, on_iopub: IopubHandler | None) -> _Pending:
         pending = _Pending(on_iopub=on_iopub, reply=asyncio.get_running_loop().create_future())
@@ -120,7 +122,7 @@ class KernelChannel:
         on_sent: Callable[[str], None] | None = None,
     ) -> dict[str, Any]:
         """Run ``code``; return the execute_reply content once all its output arrived."""
-        await self._ensure_started()
+        await self.ensure_started()
         content = {
             "code": code,
             "silent": silent,
@@ -129,11 +131,12 @@ class KernelChannel:
             "allow_stdin": False,
             "stop_on_error": False,
         }
-        msg = self._client.session.msg("execute_request", content, metadata=metadata or {})
+        assert self._transport is not None
+        msg = self._transport.session.msg("execute_request", content, metadata=metadata or {})
         msg_id = msg["header"]["msg_id"]
         pending = self._register(msg_id, on_iopub)
         try:
-            self._client.shell_channel.send(msg)
+            self._transport.send("shell", msg)
             if on_sent is not None:
                 on_sent(msg_id)
             reply = await pending.reply
@@ -155,7 +158,7 @@ class KernelChannel:
             failed = failed or msg["msg_type"] == "error"
 
         async def wait() -> None:
-            await self._ensure_started()
+            await self.ensure_started()
             pending = self._pending.setdefault(msg_id, self._register(msg_id, on_iopub))
             try:
                 await pending.idle.wait()
@@ -177,9 +180,8 @@ class KernelChannel:
         self.fail_all("the kernel channel was closed")
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(BaseException):
-                await task
-        if self._client is not None:
-            self._client.stop_channels()
-        self._client, self._ready, self._tasks = None, None, []
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._transport is not None:
+            with contextlib.suppress(Exception):
+                await self._transport.close()
+        self._transport, self._ready, self._tasks = None, None, []

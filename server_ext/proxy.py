@@ -9,6 +9,7 @@ admission, everything after it from the same browser waits behind it.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections import deque
 from typing import Any
 
@@ -50,7 +51,7 @@ class CascadeConnectionMixin:
         cached = getattr(self, "_cascade_subprotocol", None)
         if cached is not None:
             return cached
-        return super().subprotocol  # type: ignore[misc,no-any-return]
+        return getattr(super(), "subprotocol", None)
 
     async def connect(self) -> Any:  # type: ignore[override]
         # Nagle's algorithm adds ~40 ms to every small reply (DESIGN §5, Latency).
@@ -59,14 +60,13 @@ class CascadeConnectionMixin:
         self._cascade_queue, self._cascade_draining = deque(), False
         self._cascade_sent: set[str] = set()
         connected = super().connect()  # type: ignore[misc]
-        if connected is not None:
+        if inspect.isawaitable(connected):  # a Future (ZMQ) or a coroutine (gateway)
             await connected
         # Only now: jupyter_server skips its iopub check while the kernel is busy,
         # and our injection would make it busy.
         runner = self._cascade_runner()
         if runner is not None:
             runner.ensure_agent()
-        return connected
 
     def handle_incoming_message(self, incoming_msg: Any) -> None:
         if not codec.is_well_formed(incoming_msg, self._cascade_protocol):
@@ -131,15 +131,18 @@ class CascadeConnectionMixin:
             sent.clear()
         return super().disconnect()  # type: ignore[misc]
 
-    def handle_outgoing_message(self, stream: Any, outgoing_msg: Any) -> None:
-        channel = stream if isinstance(stream, str) else getattr(stream, "channel", None)
-        if channel == "shell":
-            reply = codec.read_shell_reply(self.session, outgoing_msg)
-            runner = self._cascade_runner() if reply is not None else None
-            if reply is not None and runner is not None:
-                getattr(self, "_cascade_sent", set()).discard(reply.parent_msg_id)
-                runner.on_reply(reply.parent_msg_id, reply.status)
-        super().handle_outgoing_message(stream, outgoing_msg)  # type: ignore[misc]
+    def handle_outgoing_message(self, stream: Any, *message: Any) -> None:
+        """Kernel → browser. ZMQ connections pass (stream, frames); gateway ones (text)."""
+        if message:
+            channel = stream if isinstance(stream, str) else getattr(stream, "channel", None)
+            reply = codec.read_shell_reply(self.session, message[0]) if channel == "shell" else None
+        else:
+            reply = codec.read_json_reply(stream)
+        runner = self._cascade_runner() if reply is not None else None
+        if reply is not None and runner is not None:
+            getattr(self, "_cascade_sent", set()).discard(reply.parent_msg_id)
+            runner.on_reply(reply.parent_msg_id, reply.status)
+        super().handle_outgoing_message(stream, *message)  # type: ignore[misc]
 
 
 def compose_connection_class(base: type) -> type:

@@ -68,7 +68,7 @@ class KernelRunner:
     ) -> None:
         self.state = KernelState(kernel_id)
         self.config = config
-        self.channel = KernelChannel(kernel_manager, log)
+        self.channel = KernelChannel(kernel_id, kernel_manager, log)
         self.sent_code: dict[str, str] = {}
         self._kernel_manager = kernel_manager
         self._find_path = find_path
@@ -77,8 +77,9 @@ class KernelRunner:
         self._agent: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         # The kernel's own restarter (a crashed kernel) emits no REST event.
-        kernel_manager.add_restart_callback(self.on_restart, "restart")
-        kernel_manager.add_restart_callback(self.on_death, "dead")
+        with contextlib.suppress(Exception):  # gateway kernels have no local restarter
+            kernel_manager.add_restart_callback(self.on_restart, "restart")
+            kernel_manager.add_restart_callback(self.on_death, "dead")
 
     @property
     def mode(self) -> str:
@@ -91,13 +92,6 @@ class KernelRunner:
 
     # -- agent ---------------------------------------------------------------
 
-    def _is_python(self) -> bool:
-        try:
-            language = self._kernel_manager.kernel_spec.language
-        except Exception:
-            return False
-        return str(language).lower() == "python"
-
     def ensure_agent(self) -> asyncio.Future[None]:
         """Start loading the agent unless it is loaded or loading."""
         if self._agent is None or (self._agent.done() and self.state.enabled is None):
@@ -105,10 +99,14 @@ class KernelRunner:
         return self._agent
 
     async def _load_agent(self) -> None:
-        if not self._is_python():
-            self.state.enabled = False
-            return
         try:
+            await self.channel.ensure_started()
+            if (self.channel.language or "").lower() != "python":
+                self.state.enabled = False
+                self.state.last_error = (
+                    f"reactivity is unavailable for {self.channel.language or 'this'} kernels"
+                )
+                return
             async with self.state.lock:
                 await agent_link.inject(self.channel)
                 self.state.apply_report(await agent_link.fetch_report(self.channel, 0))
@@ -127,7 +125,10 @@ class KernelRunner:
     def on_restart(self) -> None:
         """The kernel restarted: forget its state, reconnect, reload the agent."""
         self.state.reset()
-        old_channel, self.channel = self.channel, KernelChannel(self._kernel_manager, self._log)
+        old_channel, self.channel = (
+            self.channel,
+            KernelChannel(self.state.kernel_id, self._kernel_manager, self._log),
+        )
         self._spawn(old_channel.close())
         self._agent = None
         self.ensure_agent()
@@ -183,6 +184,7 @@ class KernelRunner:
         request = self.state.inflight.pop(msg_id, None)
         if request is None or self.state.enabled is not True:
             return
+        self.state.replica_outdated = True
         if status != "ok":
             self.state.trigger_failed = True
         elif request.cell_id and not request.opt_out:
@@ -208,6 +210,7 @@ class KernelRunner:
         order = [cell.id for cell in cells] if cells is not None else None
         if order == self.state.pushed_order:
             order = None
+        self.state.replica_outdated = False
         report = await agent_link.fetch_report(self.channel, self.state.clock, order)
         self.state.apply_report(report)
         if order is not None:
@@ -261,6 +264,10 @@ class KernelRunner:
                 NotebookCell(c.id, request.code) if c.id == request.cell_id else c
                 for c in await model.code_cells()
             ]
+            # A browser run that finished meanwhile is out of ``inflight`` but maybe
+            # not in the replica yet: refresh until no await separates the two.
+            while self.state.replica_outdated:
+                await self._refresh()
             predicted = self.predicted(cells, model.metadata())
             record = self.state.graph.records.get(str(request.cell_id))
             if request.cell_id in predicted and record is not None:
@@ -277,6 +284,7 @@ class KernelRunner:
             sent = {r.cell_id for r in self.state.inflight.values() if r is not request}
             plan = [cell_id for cell_id in plan if cell_id not in sent]
             if plan:
+                self._log.debug("cascade: pulling %s before %s", plan, request.cell_id)
                 by_id = {cell.id: cell for cell in cells}
                 await self._run_planned(model, [by_id[c] for c in plan], str(request.cell_id))
 
@@ -316,6 +324,7 @@ class KernelRunner:
                 next_id = self._next_cell(cells, position, done)
                 if next_id is None:
                     break
+                self._log.debug("cascade: %s is stale after %s", next_id, triggers)
                 position = next(i for i, c in enumerate(cells) if c.id == next_id)
                 done.add(next_id)
                 if not await self._run_cell(model, cells[position], last):

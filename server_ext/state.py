@@ -37,6 +37,8 @@ class KernelState:
     queued: list[str] = field(default_factory=list)
     running: str | None = None
     pending_cascades: int = 0
+    #: a browser run finished since the replica was last refreshed
+    replica_outdated: bool = False
     last_error: str | None = None
     #: ``%flow`` settings made in the kernel (None: the server's config applies)
     kernel_mode: str | None = None

@@ -1,0 +1,131 @@
+"""How the server reaches a kernel privately: ZMQ (local kernels) or a gateway websocket.
+
+Both deliver every shell and iopub message to one callback and send message
+dicts made by a jupyter_client Session, so :class:`~.kernel_channel.KernelChannel`
+does not care where the kernel runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from jupyter_client.jsonutil import json_default
+from jupyter_client.session import Session
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import WebSocketClientConnection, websocket_connect
+
+MessageHandler = Callable[[str, dict[str, Any]], None]
+
+
+class Transport(Protocol):
+    session: Session
+
+    async def start(self, deliver: MessageHandler) -> None: ...
+    def send(self, channel: str, msg: dict[str, Any]) -> None: ...
+    async def close(self) -> None: ...
+
+
+class ZmqTransport:
+    """A private jupyter_client client on a local kernel's ZMQ sockets."""
+
+    def __init__(self, kernel_manager: Any, log: logging.Logger) -> None:
+        self._client = kernel_manager.client()
+        self.session: Session = self._client.session
+        self._log = log
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self, deliver: MessageHandler) -> None:
+        self._client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
+        for name in ("shell", "iopub"):
+            channel = getattr(self._client, f"{name}_channel")
+            self._tasks.append(asyncio.ensure_future(self._read(name, channel, deliver)))
+
+    async def _read(self, name: str, channel: Any, deliver: MessageHandler) -> None:
+        while True:
+            try:
+                msg = await channel.get_msg()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the socket closed or sent garbage: stop reading
+                self._log.debug("cascade: %s channel stopped reading", name, exc_info=True)
+                deliver("closed", {})
+                return
+            deliver(name, msg)
+
+    def send(self, channel: str, msg: dict[str, Any]) -> None:
+        getattr(self._client, f"{channel}_channel").send(msg)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._client.stop_channels()
+
+
+class GatewayTransport:
+    """A private websocket to a kernel behind a Kernel/Enterprise Gateway.
+
+    jupyter_server's own GatewayKernelClient polls its queues in a busy loop;
+    one websocket read loop costs nothing while idle.
+    """
+
+    def __init__(self, kernel_id: str, log: logging.Logger) -> None:
+        self._kernel_id = kernel_id
+        self._log = log
+        self.session = Session(key=b"")
+        self._ws: WebSocketClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    def _request(self) -> HTTPRequest:
+        from jupyter_server.gateway.gateway_client import GatewayClient
+        from jupyter_server.utils import url_escape, url_path_join
+
+        client = GatewayClient.instance()
+        url = url_path_join(
+            client.ws_url or "", client.kernels_endpoint, url_escape(self._kernel_id), "channels"
+        )
+        return HTTPRequest(
+            f"{url}?session_id={self.session.session}", **client.load_connection_args()
+        )
+
+    async def start(self, deliver: MessageHandler) -> None:
+        self._ws = await websocket_connect(self._request())
+        self._reader = asyncio.ensure_future(self._read(self._ws, deliver))
+
+    async def _read(self, ws: WebSocketClientConnection, deliver: MessageHandler) -> None:
+        while True:
+            frame = await ws.read_message()
+            if frame is None:
+                deliver("closed", {})
+                return
+            try:
+                msg = json.loads(frame)
+                msg.setdefault("msg_type", msg["header"]["msg_type"])
+            except (ValueError, KeyError, TypeError):
+                self._log.warning("cascade: unreadable message from the gateway")
+                continue
+            deliver(str(msg.get("channel", "")), msg)
+
+    def send(self, channel: str, msg: dict[str, Any]) -> None:
+        if self._ws is None:
+            raise RuntimeError("gateway websocket not started")
+        frame = {**msg, "channel": channel, "buffers": []}
+        self._ws.write_message(json.dumps(frame, default=json_default))
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        if self._ws is not None:
+            self._ws.close()
+
+
+def transport_for(kernel_id: str, kernel_manager: Any, log: logging.Logger) -> Transport:
+    """The gateway websocket for gateway kernels, else a private ZMQ client."""
+    if type(kernel_manager).__name__.startswith("Gateway"):
+        return GatewayTransport(kernel_id, log)
+    return ZmqTransport(kernel_manager, log)
