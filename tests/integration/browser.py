@@ -49,6 +49,8 @@ class BrowserClient:
         self.ws = ws
         self.kernel_id = kernel_id
         self.protocol = protocol
+        #: JupyterLab sends cell ids even when it falls back to the legacy framing
+        self.lab_metadata = protocol == "v1"
         self.session = Session(key=b"", session=uuid.uuid4().hex)
         self.messages: list[dict[str, Any]] = []
         self._arrived = asyncio.Event()
@@ -58,12 +60,16 @@ class BrowserClient:
     async def connect(
         cls, jp_ws_fetch: Any, kernel_id: str, protocol: str, session_id: str | None = None
     ) -> BrowserClient:
+        """``protocol``: "v1" (Lab 4 / Notebook 7), "legacy" (nbclassic), or "lab-legacy"
+        (Lab offering v1 but the server choosing legacy framing, as behind a gateway)."""
         session_id = session_id or uuid.uuid4().hex
-        kwargs = {"subprotocols": [V1]} if protocol == "v1" else {}
+        kwargs = {"subprotocols": [V1]} if protocol in ("v1", "lab-legacy") else {}
         ws = await jp_ws_fetch(
             "api", "kernels", kernel_id, "channels", params={"session_id": session_id}, **kwargs
         )
-        client = cls(ws, kernel_id, protocol)
+        framing = "v1" if ws.selected_subprotocol == V1 else "legacy"
+        client = cls(ws, kernel_id, framing)
+        client.lab_metadata = protocol in ("v1", "lab-legacy")
         client.session.session = session_id
         await client.kernel_info()
         return client
@@ -148,7 +154,7 @@ class BrowserClient:
             "stop_on_error": True,
         }
         metadata: dict[str, Any] = {}
-        if self.protocol == "v1" and cell_id is not None:
+        if self.lab_metadata and cell_id is not None:
             metadata = {"cellId": cell_id, "deletedCells": [], "recordTiming": False}
         return self.new_message("execute_request", content, metadata=metadata)
 

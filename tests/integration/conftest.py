@@ -76,13 +76,15 @@ def open_session(
     """Start a kernel session for a notebook and connect to it as a browser would."""
     clients: list[BrowserClient] = []
 
-    async def open_(path: str, protocol: str = "v1", kernel_id: str | None = None) -> BrowserClient:
+    async def open_(
+        path: str, protocol: str = "v1", kernel_id: str | None = None, kernel: str = "python3"
+    ) -> BrowserClient:
         if kernel_id is None:
             response = await jp_fetch(
                 "api",
                 "sessions",
                 method="POST",
-                body=json.dumps({"path": path, "type": "notebook", "kernel": {"name": "python3"}}),
+                body=json.dumps({"path": path, "type": "notebook", "kernel": {"name": kernel}}),
             )
             kernel_id = json.loads(response.body)["kernel"]["id"]
         client = await BrowserClient.connect(jp_ws_fetch, kernel_id, protocol)
