@@ -179,6 +179,25 @@ class Agent:
             self.graph.remove(str(cell_id))
             self.deleted[str(cell_id)] = self.clock
 
+    # -- widgets ---------------------------------------------------------------
+
+    def widget_changed(self, comm_ids: list[str]) -> list[str]:
+        """A browser moved these widgets: record a run that redefines the globals
+        holding them, so the cells that read them become stale. Returns the names.
+        """
+        wanted = set(comm_ids)
+        names = sorted(
+            name
+            for name, value in self.shell.user_ns.items()
+            if _is_user_name(name) and getattr(value, "model_id", None) in wanted
+        )
+        for name in names:
+            self.clock += 1
+            self.graph.put(
+                CellRecord(f"widget:{name}", self.clock, "", frozenset(), frozenset({name}))
+            )
+        return names
+
     # -- queries from the server ----------------------------------------------
 
     def report(self, since: int = 0, order: list[str] | None = None) -> str:

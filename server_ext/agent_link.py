@@ -114,6 +114,15 @@ def read_report(reply: dict[str, Any]) -> dict[str, Any]:
         raise AgentUnavailable(str(error)) from error
 
 
+async def widgets_changed(channel: KernelChannel, comm_ids: list[str]) -> list[str]:
+    """Tell the agent which widgets a browser moved; returns the globals holding them."""
+    expression = f"{AGENT_NAME}.widget_changed({json.dumps(sorted(comm_ids))})"
+    reply = await channel.execute(
+        "", silent=True, store_history=False, user_expressions={"names": expression}
+    )
+    return [str(name) for name in _expression_value(reply, "names")]
+
+
 async def fetch_report(
     channel: KernelChannel, since: int, order: list[str] | None = None
 ) -> dict[str, Any]:

@@ -124,6 +124,34 @@ def read_execute_request(frame: Frame, protocol: str | None) -> ExecuteRequest |
     return ExecuteRequest(msg_id, code, metadata, bool(content.get("silent", False)))
 
 
+def read_widget_update(frame: Frame, protocol: str | None) -> str | None:
+    """The comm id of a browser's widget state update (a slider moved), else None."""
+    if protocol == V1_PROTOCOL:
+        if not isinstance(frame, bytes) or b"comm_msg" not in frame[:4096]:
+            return None
+        decoded = _v1_parts(frame)
+        if decoded is None or len(decoded[1]) < 4:
+            return None
+        try:
+            header, content = json.loads(decoded[1][0]), json.loads(decoded[1][3])
+        except (ValueError, UnicodeDecodeError):
+            return None
+    else:
+        if "comm_msg" not in (frame if isinstance(frame, str) else ""):
+            return None
+        msg = _legacy_message(frame)
+        if msg is None:
+            return None
+        header, content = msg.get("header"), msg.get("content")
+    if not isinstance(header, dict) or header.get("msg_type") != "comm_msg":
+        return None
+    data = content.get("data") if isinstance(content, dict) else None
+    if not isinstance(data, dict) or data.get("method") != "update":
+        return None
+    comm_id = content.get("comm_id")  # type: ignore[union-attr]
+    return comm_id if isinstance(comm_id, str) else None
+
+
 def with_metadata(frame: Frame, protocol: str | None, extra: dict[str, Any]) -> Frame:
     """The same message with keys added to its metadata (for nbclassic's cellId)."""
     if protocol == V1_PROTOCOL and isinstance(frame, bytes):

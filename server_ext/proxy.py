@@ -83,6 +83,10 @@ class CascadeConnectionMixin:
             request = codec.read_execute_request(incoming_msg, self._cascade_protocol)
             if request is not None and request.silent:
                 request = None
+            if request is None and (
+                comm_id := codec.read_widget_update(incoming_msg, self._cascade_protocol)
+            ):
+                runner.on_widget_update(comm_id)
         if queue is None or (not queue and request is None):
             super().handle_incoming_message(incoming_msg)  # type: ignore[misc]
             return

@@ -54,6 +54,10 @@ def _defined_names(source: str) -> frozenset[str]:
     return predict_effects(source).defines
 
 
+#: widget updates closer together than this (a slider drag) make one cascade
+WIDGET_DEBOUNCE_SECONDS = 0.15
+
+
 class KernelRunner:
     """Cascades for one kernel; all kernel traffic goes through ``self.channel``."""
 
@@ -76,6 +80,8 @@ class KernelRunner:
         self._log = log
         self._agent: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._moved_widgets: set[str] = set()
+        self._widget_timer: asyncio.TimerHandle | None = None
         # The kernel's own restarter (a crashed kernel) emits no REST event.
         with contextlib.suppress(Exception):  # gateway kernels have no local restarter
             kernel_manager.add_restart_callback(self.on_restart, "restart")
@@ -197,6 +203,37 @@ class KernelRunner:
         for msg_id in msg_ids:
             if msg_id in self.state.inflight:
                 self.channel.watch(msg_id, functools.partial(self.on_reply, msg_id))
+
+    def on_widget_update(self, comm_id: str) -> None:
+        """A browser moved a widget: cascade from it once the updates settle."""
+        if self.state.enabled is not True:
+            return
+        self._moved_widgets.add(comm_id)
+        if self._widget_timer is not None:
+            self._widget_timer.cancel()
+        self.state.pending_cascades += 1 if self._widget_timer is None else 0
+        loop = asyncio.get_running_loop()
+        self._widget_timer = loop.call_later(
+            WIDGET_DEBOUNCE_SECONDS, lambda: self._spawn(self._after_widget_moves())
+        )
+
+    async def _after_widget_moves(self) -> None:
+        self._widget_timer = None
+        comm_ids, self._moved_widgets = sorted(self._moved_widgets), set()
+        try:
+            async with self.state.lock:
+                names = await agent_link.widgets_changed(self.channel, comm_ids)
+                model = await self._model()
+                await self._refresh(await model.code_cells() if model is not None else None)
+                definers = self.state.graph.definers_of(names) - {f"widget:{n}" for n in names}
+                if model is not None and definers and self.mode != LAZY:
+                    cells = await model.code_cells()
+                    triggers = [c.id for c in cells if c.id in definers]
+                    await self._cascade_down(model, triggers)
+        except Exception:
+            self._log.exception("cascade: widget cascade failed on %s", self.state.kernel_id)
+        finally:
+            self.state.pending_cascades -= 1
 
     # -- cascades ------------------------------------------------------------
 
