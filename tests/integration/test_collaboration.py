@@ -58,3 +58,51 @@ async def test_collaborator_sees_cascaded_outputs_and_they_are_saved(
             assert time.monotonic() < deadline, "cascaded output never reached the file"
             await asyncio.sleep(0.1)
         assert saved.cells[0].source == "x = 1", "the server never writes sources"
+
+
+async def test_user_edit_during_a_cascade_is_never_overwritten(
+    jp_fetch: Any,
+    jp_http_port: int,
+    jp_base_url: str,
+    jp_auth_header: dict[str, str],
+    jp_root_dir: Any,
+    make_notebook: Any,
+    open_session: Any,
+    cascade_api: Any,
+) -> None:
+    sources = [
+        "x = 1",
+        "import time\nif x > 1:\n    time.sleep(1.5)\nprint('slow', x)",
+        "print('fast', x)",
+    ]
+    ids = make_notebook("edit.ipynb", sources)
+    async with open_shared_notebook(
+        jp_fetch, jp_http_port, jp_base_url, jp_auth_header, "edit.ipynb"
+    ) as shared:
+        client = await open_session("edit.ipynb")
+        for source, cell_id in zip(sources, ids, strict=True):
+            await client.execute(source, cell_id)
+        await cascade_api.settled("edit.ipynb")
+
+        await client.execute("x = 2", ids[0])
+        await shared.wait_until(lambda cells: cells[1].get("execution_count") is None)
+        edited = "print('my edit', x)"
+        ysource = shared.notebook.ycells[2]["source"]
+        with shared.notebook.ydoc.transaction():
+            del ysource[0 : len(str(ysource))]
+            ysource.insert(0, edited)  # typed while cell 1 is still running
+        await cascade_api.settled("edit.ipynb")
+        cells = await shared.wait_until(
+            lambda cells: text_of(cells[1]) == "slow 2\n" and text_of(cells[2]) == "my edit 2\n"
+        )
+        assert cells[2]["source"] == edited, (
+            "the cascade ran the user's new code, never reverted it"
+        )
+
+        deadline = time.monotonic() + 30
+        while True:
+            saved = nbformat.reads((jp_root_dir / "edit.ipynb").read_text(), as_version=4)
+            if saved.cells[2].source == edited and text_of(saved.cells[1]) == "slow 2\n":
+                break
+            assert time.monotonic() < deadline, "the edit or the output never reached the file"
+            await asyncio.sleep(0.1)
