@@ -1,0 +1,23 @@
+"""Every benchmark on one set of servers, printed as ONE table.
+
+Usage: ``python -m bench [--smoke] [--reps N] [--no-ipyflow]`` (or
+``python -m bench.run_all``). Exits 1 when a full run misses a target.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from . import cascade_gap, compute, graph_memory, roundtrip, scaling
+from .common import main as run_workloads
+
+WORKLOADS = [compute.run, roundtrip.run, cascade_gap.run, graph_memory.run, scaling.run]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_workloads(WORKLOADS, "jupyter-cascade benchmarks against stock ipykernel.", argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

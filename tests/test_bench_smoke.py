@@ -1,0 +1,58 @@
+"""The benchmarks still run: every bench script in smoke mode (tiny sizes, few reps).
+
+The real benchmarks are not part of the test run (``python -m bench``, see
+bench/README.md); this only checks that each script prints its table. Timings
+in smoke mode mean nothing, so verdicts are not asserted.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: A row each script contributes, by the start of its workload name.
+ROWS = {
+    "compute": ["| compute: python loop", "| compute: fib("],
+    "roundtrip": ["| trivial cell round trip, isolated", "| trivial cell round trip, back to"],
+    "cascade_gap": ["| cascade step, 20-cell fan-out"],
+    "graph_memory": ["| graph endpoint, 50 cells", "| kernel RSS after 50 cells"],
+    "scaling": ["| scaling: in_order scheduling, 100 cells"],
+}
+HEADER = "| workload"
+
+
+def _run(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", *args, "--smoke", "--no-ipyflow"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.mark.timeout(300)
+def test_every_script_prints_its_rows_in_one_table() -> None:
+    """``python -m bench`` runs each script's workloads on one set of servers."""
+    out = _run("bench")
+    assert out.count(HEADER) == 1, out
+    for script, rows in ROWS.items():
+        for row in rows:
+            assert row in out, f"{script}: no row starting {row!r}\n{out}"
+    assert "machine:" in out and "python 3." in out
+
+
+@pytest.mark.timeout(120)
+def test_a_script_runs_on_its_own() -> None:
+    """Each script is also a module with its own entry point (scaling needs no server)."""
+    out = _run("bench.scaling")
+    assert out.startswith(HEADER), out
+    for row in ROWS["scaling"]:
+        assert row in out, out
