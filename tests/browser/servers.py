@@ -107,7 +107,11 @@ class JupyterServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        self.wait_ready(timeout)
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop()  # a server that never became ready must not outlive the test run
+            raise
         return self
 
     def _runtime_port(self) -> int:
