@@ -11,11 +11,12 @@ semantics are DESIGN §2, reactive mode.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .graph import ANY_PATH, Graph
-from .paths import overlaps
+from .paths import overlaps, root
 
 FRESH, STALE, DIRTY, ERROR, NEVER_RUN = "fresh", "stale", "dirty", "error", "never_run"
 IN_ORDER, ANY_ORDER = "in_order", "any_order"
@@ -70,6 +71,34 @@ def _reads_from(reader: Effects, writer: Effects) -> bool:
     return any(overlaps(d, u) for u in reader.uses for d in writer.defines)
 
 
+class _Writers:
+    """Cells indexed by the root names they define: finds who a reader reads from
+    without comparing it to every cell (planning stays near-linear)."""
+
+    def __init__(self, effects: Mapping[str, Effects]) -> None:
+        self._effects = effects
+        self._by_root: dict[str, list[str]] = {}
+        self._wildcard: list[str] = []
+
+    def add(self, cell_id: str) -> None:
+        defines = self._effects[cell_id].defines
+        if ANY_PATH in defines:
+            self._wildcard.append(cell_id)
+        for root_name in {root(path) for path in defines if path != ANY_PATH}:
+            self._by_root.setdefault(root_name, []).append(cell_id)
+
+    def read_by(self, reader_id: str) -> set[str]:
+        """The indexed cells ``reader_id`` reads from (overlap rule), itself excluded."""
+        reader = self._effects[reader_id]
+        if ANY_PATH in reader.uses:
+            candidates = {c for ids in self._by_root.values() for c in ids}
+        else:
+            candidates = {c for u in reader.uses for c in self._by_root.get(root(u), ())}
+        candidates.update(self._wildcard)
+        candidates.discard(reader_id)
+        return {c for c in candidates if _reads_from(reader, self._effects[c])}
+
+
 def _needs_run(graph: Graph, cell: NotebookCell) -> bool:
     return cell_state(graph, cell) != FRESH
 
@@ -96,22 +125,22 @@ def plan_upstream(
     else:
         above = list(cells[: index[trigger]])
     effects = {cell.id: effects_of(graph, cell, predicted) for cell in cells}
+    writers = _Writers(effects)
+    for cell in above:
+        writers.add(cell.id)
     ancestors: set[str] = set()
     frontier = [trigger]
     while frontier:
-        reader = effects[frontier.pop()]
-        for cell in above:
-            if cell.id not in ancestors and _reads_from(reader, effects[cell.id]):
-                ancestors.add(cell.id)
-                frontier.append(cell.id)
-    pulled: list[str] = []
+        found = writers.read_by(frontier.pop()) - ancestors
+        ancestors |= found
+        frontier.extend(found)
+    pulled = _Writers(effects)
+    plan: list[str] = []
     for cell in above:
-        if cell.id not in ancestors:
-            continue
-        feeds = any(_reads_from(effects[cell.id], effects[p]) for p in pulled)
-        if feeds or _needs_run(graph, cell):
-            pulled.append(cell.id)
-    return pulled
+        if cell.id in ancestors and (pulled.read_by(cell.id) or _needs_run(graph, cell)):
+            plan.append(cell.id)
+            pulled.add(cell.id)
+    return plan
 
 
 def plan_downstream(
@@ -131,15 +160,16 @@ def plan_downstream(
         return []
     start = min(index[t] for t in present)
     effects = {cell.id: effects_of(graph, cell, predicted) for cell in cells}
-    writers = list(present)
+    writers = _Writers(effects)
+    for trigger in present:
+        writers.add(trigger)
     planned: list[str] = []
     for cell in cells[start + 1 :]:
         if cell.id in present or cell.id not in graph.records:
             continue
-        fed = any(_reads_from(effects[cell.id], effects[w]) for w in writers)
-        if fed or graph.is_stale(cell.id):
+        if writers.read_by(cell.id) or graph.is_stale(cell.id):
             planned.append(cell.id)
-            writers.append(cell.id)
+            writers.add(cell.id)
     return planned
 
 
@@ -171,24 +201,26 @@ def topological_order(
     Ties keep notebook order. Raises CycleError naming the cells on a cycle.
     """
     effects = {cell.id: effects_of(graph, cell, predicted) for cell in cells}
+    writers = _Writers(effects)
+    for cell in cells:
+        writers.add(cell.id)
     readers: dict[str, list[str]] = {cell.id: [] for cell in cells}
     indegree = dict.fromkeys(readers, 0)
-    for writer in cells:
-        for reader in cells:
-            if reader.id != writer.id and _reads_from(effects[reader.id], effects[writer.id]):
-                readers[writer.id].append(reader.id)
-                indegree[reader.id] += 1
-    ready = [cell.id for cell in cells if indegree[cell.id] == 0]
+    for reader in cells:
+        for writer_id in writers.read_by(reader.id):
+            readers[writer_id].append(reader.id)
+            indegree[reader.id] += 1
     position = {cell.id: i for i, cell in enumerate(cells)}
+    ready = [(position[cell.id], cell.id) for cell in cells if indegree[cell.id] == 0]
+    heapq.heapify(ready)
     order: list[str] = []
     while ready:
-        ready.sort(key=position.__getitem__)
-        current = ready.pop(0)
+        _, current = heapq.heappop(ready)
         order.append(current)
         for reader_id in readers[current]:
             indegree[reader_id] -= 1
             if indegree[reader_id] == 0:
-                ready.append(reader_id)
+                heapq.heappush(ready, (position[reader_id], reader_id))
     if len(order) < len(cells):
         stuck = [cell.id for cell in cells if indegree[cell.id] > 0]
         raise CycleError(f"cells {', '.join(stuck)} depend on each other in a cycle")
