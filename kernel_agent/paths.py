@@ -12,7 +12,10 @@ because a missed dependency costs more than one extra re-run:
 - ``.a`` and ``['a']`` are the same slot (pandas columns, attribute-dicts,
   config objects all expose both spellings);
 - a negative int index matches every int index (``x[-1]`` may be ``x[2]``);
-  equal keys of different types match too (``d[1]``, ``d[1.0]``, ``d[True]``).
+  equal keys of different types match too (``d[1]``, ``d[1.0]``, ``d[True]``);
+- a tuple key matches the keys it starts with (``m[0, 1]`` is inside the row
+  ``m[0]`` of a numpy array; ``df[('a', 'x')]`` inside the column group
+  ``df['a']``); for a dict with tuple keys this is only an extra re-run.
 """
 
 from __future__ import annotations
@@ -152,9 +155,28 @@ def _key_component(node: ast.expr) -> _Component:
 def _same_slot(x: _Component, y: _Component) -> bool:
     if x == y:
         return True
+    if x[0] == "?" or y[0] == "?":
+        return False
+    if isinstance(x[1], tuple) or isinstance(y[1], tuple):
+        return _same_keys(_key_sequence(x), _key_sequence(y))
     if x[0] != "v" or y[0] != "v":
         return False
-    a, b = x[1], y[1]
+    return _same_key(x[1], y[1])
+
+
+def _same_key(a: object, b: object) -> bool:
+    if a == b:
+        return True
     if isinstance(a, int) and isinstance(b, int):
         return a < 0 or b < 0  # negative indices alias positive ones of the same list
     return False
+
+
+def _key_sequence(component: _Component) -> tuple[object, ...]:
+    value = component[1]
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _same_keys(a: tuple[object, ...], b: tuple[object, ...]) -> bool:
+    """Tuple keys: one is a prefix of the other, key by key."""
+    return all(map(_same_key, a, b))

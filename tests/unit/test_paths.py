@@ -42,6 +42,14 @@ OVERLAPS = [
     OverlapCase("d[1]", "d[1.0]", True),
     OverlapCase("t[(1, 'a')]", "t[(1, 'a')]", True),
     OverlapCase("t[(1, 'a')]", "t[(1, 'b')]", False),
+    # a tuple key is inside the keys it starts with (numpy rows, pandas column groups)
+    OverlapCase("m[(0, 1)]", "m[0]", True),
+    OverlapCase("m[(0, 1)]", "m[1]", False),
+    OverlapCase("m[(0, 1)]", "m[(0, 1, 2)]", True),
+    OverlapCase("m[(-1, 1)]", "m[2]", True),
+    OverlapCase("df[('a', 'x')]", "df['a']", True),
+    OverlapCase("df[('a', 'x')]", "df.a", True),
+    OverlapCase("df[('a', 'x')]", "df['b']", False),
     OverlapCase("x", "y", False),
     OverlapCase("*", "x", False),
 ]
