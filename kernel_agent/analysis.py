@@ -199,7 +199,7 @@ class _CellVisitor(ExpressionReader):
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         for alias in node.names:
             if alias.name == "*":
-                self.rec.emit("any", ANYTHING)
+                self.rec.emit("anydef", ANYTHING)  # reads nothing of ours, may bind anything
             else:
                 self.rec.bind(alias.asname or alias.name)
 

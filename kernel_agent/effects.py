@@ -13,7 +13,14 @@ definition it sits in.
 
 Record kinds: ``use`` (read), ``mut`` (a slot store or in-place call: define
 and use), ``bind`` (a ``global`` name rebound inside a function), ``call``,
-``recv`` (method receiver), ``maybe`` (maybe mutated), ``any`` (exec & co.).
+``recv`` (method receiver), ``maybe`` (maybe mutated), ``any`` (may read
+anything: exec & co.), ``anydef`` (may define anything: star-imports, exec of
+computed code).
+
+With the user's namespace at hand, a mutation through one global path also
+defines the other global paths of the same object (``b = a``; ``b[0] = 1``
+changes ``a[0]``), and maybe-mutated objects bring their aliases along to be
+fingerprinted (:mod:`.namespace`).
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Union
 
+from .graph import ANY_PATH
+from .namespace import Aliases, refine
 from .paths import root
 
 #: Names that are never user state unless the user rebinds them.
@@ -128,6 +137,9 @@ class Recorder:
         self.cond = 0
         #: Names bound by ``import`` statements of this cell: modules.
         self.imports: set[str] = set()
+        #: Names the cell rebinds at module level: the namespace is out of date for them.
+        self.rebound: set[str] = set()
+        self._aliases = Aliases(namespace) if namespace is not None else None
         self._pending: list[tuple[set[str], str]] = []  # builtin names, kept if rebound
 
     def finish(self) -> CellAnalysis:
@@ -177,12 +189,29 @@ class Recorder:
             self._use(path, name)
         if kind in ("mut", "bind"):
             result.defines.add(path)
+            if kind == "mut":
+                result.defines.update(self.aliases(path))
         elif kind == "call":
             self._keep(result.calls, path, name)
         elif kind in ("recv", "maybe") and not self.is_builtin(path):
             (result.method_receivers if kind == "recv" else result.maybe_mutated).add(path)
+            result.maybe_mutated.update(root(alias) for alias in self.aliases(path))
         elif kind == "any":
             result.conservative = True
+        elif kind == "anydef":
+            result.defines.add(ANY_PATH)
+
+    def aliases(self, path: str) -> set[str]:
+        """Other global paths of the object ``path`` passes through (before this run)."""
+        if self._aliases is None or root(path) in self.rebound:
+            return set()
+        return self._aliases.of(path)
+
+    def refine(self, parts: list[str]) -> list[str]:
+        """Cut a path at computed attributes, per the namespace (see :mod:`.namespace`)."""
+        if self.namespace is None or len(parts) == 1 or parts[0] in self.rebound:
+            return parts
+        return refine(parts, self.namespace)
 
     def _summary_record(self, summary: FunctionSummary, kind: str, path: str, name: str) -> None:
         if kind in ("use", "mut"):
@@ -193,6 +222,8 @@ class Recorder:
             self._keep(summary.calls, path, name)
         elif kind == "any":
             summary.conservative = True
+        elif kind == "anydef":
+            summary.defines.add(ANY_PATH)
 
     def _use(self, path: str, name: str) -> None:
         """A read, unless an earlier statement surely defined the path or a prefix of it."""
@@ -221,7 +252,7 @@ class Recorder:
         name = root(path)
         if name in self.imports:
             return path == name
-        if self.namespace is None or "[" in path or name in self.result.defines:
+        if self.namespace is None or "[" in path or name in self.rebound:
             return False  # unknown, or rebound by this cell: the namespace is out of date
         value = self.namespace.get(name)
         for attr in path.split(".")[1:]:
@@ -257,6 +288,7 @@ class Recorder:
         owner = self.owner()
         if owner is None:
             self.result.defines.add(name)
+            self.rebound.add(name)
             if self.cond == 0:
                 self.certain.add(name)
         elif name in owner.global_names:

@@ -4,17 +4,17 @@
 statement half, which knows about order and control flow, is in
 :mod:`.analysis`). Calls carry most of the judgement here: which calls mutate
 their receiver for certain, which arguments a call may mutate, which calls make
-a cell unanalysable (``exec``), and how IPython's transformed magics
-(``get_ipython().run_line_magic('time', 'x = f()')``) run code we can read.
+a cell unanalysable, and how hidden module state (RNG seeds) and the
+namespace itself (``globals()``) are written. Calls that run code we can read
+(``exec('...')``, IPython's transformed magics) are in :mod:`.code_calls`.
 """
 
 from __future__ import annotations
 
 import ast
-import re
-from collections.abc import Mapping
 
-from .effects import ANYTHING, CellAnalysis, Recorder
+from .code_calls import CodeReader, is_get_ipython
+from .effects import ANYTHING
 from .paths import expr_path, root
 
 #: Methods that mutate their receiver in place (lists, dicts, sets, deques, numpy, queues).
@@ -28,39 +28,17 @@ INPLACE_METHODS = frozenset(
 )
 #: Calls after which the cell may define or use anything.
 _CONSERVATIVE_CALLS = frozenset({"exec", "eval", "globals", "locals", "__import__"})
-#: IPython magics that run their argument as code in the user namespace.
-_CODE_MAGICS = frozenset({"time", "timeit", "prun", "capture", "memoize"})
-#: IPython magics that read or write the namespace in ways we cannot see.
-_NAMESPACE_MAGICS = frozenset(
-    {"run", "store", "reset", "reset_selective", "rerun", "macro", "edit", "xdel"}
+#: Module functions that change the module's hidden state (RNG seeds, options).
+_STATE_SETTERS = frozenset(
+    {
+        *("seed", "manual_seed", "set_state", "set_option", "reset_option"),
+        *("set_printoptions", "setrecursionlimit", "filterwarnings", "simplefilter"),
+    }
 )
-#: Methods of the shell that read or write the user namespace directly.
-_IPYTHON_NAMESPACE_METHODS = frozenset(
-    {"push", "ex", "ev", "run_cell", "run_cell_async", "run_code", "safe_execfile", "del_var"}
-)
-_OPTIONS_WITH_VALUE = frozenset({"-n", "-r", "-p", "-s", "-l", "-T", "-D"})
-_EXPANDED_NAME = re.compile(r"[$][{]?([A-Za-z_]\w*)|[{]([A-Za-z_]\w*)")
 
 
-class ExpressionReader(ast.NodeVisitor):
+class ExpressionReader(CodeReader):
     """Visits expressions; subclasses add statements (see :mod:`.analysis`)."""
-
-    def __init__(self, namespace: Mapping[str, object] | None) -> None:
-        self.rec = Recorder(namespace)
-
-    @classmethod
-    def analyze(cls, code: str, namespace: Mapping[str, object] | None) -> CellAnalysis:
-        """Parse and walk ``code`` with a fresh visitor of this class."""
-        try:
-            tree = ast.parse(code)
-        except (SyntaxError, ValueError):
-            return CellAnalysis(syntax_error=True)
-        visitor = cls(namespace)
-        try:
-            visitor.visit(tree)
-        except RecursionError:  # absurdly nested code: give up precisely, not loudly
-            return CellAnalysis(conservative=True)
-        return visitor.rec.finish()
 
     def _store(self, target: ast.expr) -> None:
         if isinstance(target, ast.Name):
@@ -75,22 +53,41 @@ class ExpressionReader(ast.NodeVisitor):
 
     def _slot_store(self, target: ast.expr, whole: bool = True) -> None:
         """``x[0] = v`` / ``x.a = v``: define and use the slot (store rule in :mod:`.analysis`)."""
+        if self._namespace_store(target):
+            return
         parts, leftovers = expr_path(target)
         for node in leftovers:
             self.visit(node)
         if parts is not None:
-            self.rec.store_slot("".join(parts), whole=whole and not leftovers)
+            refined = self.rec.refine(parts)
+            whole = whole and not leftovers and len(refined) == len(parts)
+            self.rec.store_slot("".join(refined), whole=whole)
+
+    def _namespace_store(self, target: ast.expr) -> bool:
+        """``globals()['k'] = v`` binds ``k``; with a computed key it may bind anything."""
+        if not (isinstance(target, ast.Subscript) and _is_namespace_call(target.value)):
+            return False
+        key = target.slice
+        if isinstance(key, ast.Constant) and isinstance(key.value, str):
+            self.rec.emit("bind", key.value)
+        else:
+            self.visit(key)
+            self.rec.emit("anydef", ANYTHING)
+        return True
 
     def _read(self, node: ast.expr) -> str | None:
         """Read a reference expression; returns its path when it has one."""
+        path = self._reference(node)
+        if path is not None:
+            self.rec.emit("use", path)
+        return path
+
+    def _reference(self, node: ast.expr) -> str | None:
+        """Visit the computed parts of a reference; return its (refined) path, unread."""
         parts, leftovers = expr_path(node)
         for sub in leftovers:
             self.visit(sub)
-        if parts is None:
-            return None
-        path = "".join(parts)
-        self.rec.emit("use", path)
-        return path
+        return None if parts is None else "".join(self.rec.refine(parts))
 
     def _arguments_at_def(self, args: ast.arguments) -> None:
         """Defaults and annotations are evaluated when the def runs."""
@@ -197,6 +194,8 @@ class ExpressionReader(ast.NodeVisitor):
 
     def _name_call(self, node: ast.Call, name: str) -> None:
         builtin = self.rec.is_builtin(name)
+        if builtin and name in ("exec", "eval") and self._code_call(node, name):
+            return
         if builtin and (name in _CONSERVATIVE_CALLS or (name == "vars" and not node.args)):
             self.rec.emit("any", ANYTHING)
         self.rec.emit("use", name)
@@ -215,10 +214,11 @@ class ExpressionReader(ast.NodeVisitor):
             return False
         if parts[0] == "sys" and name != "getattr":  # setattr(sys.modules[__name__], ...)
             self.rec.emit("any", ANYTHING)
-        path = "".join(parts)
+            self.rec.emit("anydef", ANYTHING)
         attr = key.value if isinstance(key, ast.Constant) else None
         if isinstance(attr, str) and attr.isidentifier() and not leftovers:
-            path += "." + attr  # else the whole object: which attribute is unknown
+            parts = [*parts, "." + attr]  # else the whole object: which attribute is unknown
+        path = "".join(self.rec.refine(parts))
         for expr in [*leftovers, key, *rest, *(k.value for k in node.keywords)]:
             self.visit(expr)
         self.rec.emit("use" if name == "getattr" else "mut", path)
@@ -226,22 +226,53 @@ class ExpressionReader(ast.NodeVisitor):
 
     def _method_call(self, node: ast.Call, func: ast.Attribute) -> None:
         receiver = func.value
-        if _is_get_ipython(receiver):
+        if is_get_ipython(receiver):
             self._ipython_call(node, func.attr)
             return
         inplace = func.attr in INPLACE_METHODS or any(
             k.arg == "inplace" and isinstance(k.value, ast.Constant) and k.value.value is True
             for k in node.keywords
         )
-        path = self._read(receiver)
+        if _is_namespace_call(receiver):
+            self._namespace_method(node, receiver, func.attr, inplace)
+            return
+        path = self._reference(receiver)
         if path is not None and self.rec.is_module(path):
-            inplace = False  # np.append(a, 1) is a function of numpy, not a list method
-        elif path is not None and inplace:
+            self._module_call(node, path, func.attr)
+            return
+        if path is not None:
+            self.rec.emit("use", path)
+        if path is not None and inplace:
             self.rec.emit("mut", path)
         elif path is not None:
             self.rec.emit("recv", root(path))
             self.rec.emit("maybe", root(path))
+            self.rec.emit("call", root(path))  # C.static_method(): the class's summary
         self._call_arguments(node, maybe=not inplace and not isinstance(receiver, ast.Constant))
+
+    def _module_call(self, node: ast.Call, module: str, function: str) -> None:
+        """``np.sin(x)`` reads ``np.sin``; seeding and drawing random numbers change the
+        module's hidden state, so they define the module path (``np.random``)."""
+        if function in _STATE_SETTERS or module.rsplit(".", 1)[-1] == "random":
+            self.rec.emit("mut", module)
+        else:
+            self.rec.emit("use", f"{module}.{function}")
+        self._call_arguments(node, maybe=True)  # np.add(a, 1, out=a)
+
+    def _namespace_method(
+        self, node: ast.Call, receiver: ast.expr, method: str, inplace: bool
+    ) -> None:
+        """``globals().update(k=v)`` binds ``k``; other writes may bind anything."""
+        if method == "update":
+            for keyword in node.keywords:
+                self.rec.emit("anydef" if keyword.arg is None else "bind", keyword.arg or "")
+            if node.args:
+                self.rec.emit("anydef", ANYTHING)
+        else:
+            self.visit(receiver)  # the globals() call itself: may read anything
+            if inplace:
+                self.rec.emit("anydef", ANYTHING)
+        self._call_arguments(node, maybe=False)
 
     def _call_arguments(self, node: ast.Call, maybe: bool) -> None:
         for expr in [*node.args, *(k.value for k in node.keywords)]:
@@ -252,62 +283,6 @@ class ExpressionReader(ast.NodeVisitor):
                 if parts:
                     self.rec.emit("maybe", parts[0])
 
-    # -- IPython's transformed magics --------------------------------------
-
-    def _ipython_call(self, node: ast.Call, method: str) -> None:
-        """``get_ipython().run_line_magic(...)`` and friends, as IPython emits them."""
-        args = [a.value if isinstance(a, ast.Constant) else None for a in node.args]
-        name, line, cell = [a if isinstance(a, str) else "" for a in args + [None] * 3][:3]
-        if method in _IPYTHON_NAMESPACE_METHODS:
-            self.rec.emit("any", ANYTHING)
-        if method in ("system", "getoutput"):
-            self._expanded_names(name)  # the command is the first argument
-        elif method in ("run_line_magic", "run_cell_magic") and name not in _CODE_MAGICS:
-            self._expanded_names(line)
-        if method in ("run_line_magic", "run_cell_magic"):
-            self._magic(name, line, cell if method == "run_cell_magic" else None)
-        for expr in node.args:
-            self.visit(expr)
-
-    def _expanded_names(self, text: str) -> None:
-        """IPython expands ``$name`` and ``{name}`` in shell commands and magic lines."""
-        for match in _EXPANDED_NAME.finditer(text):
-            self.rec.emit("use", match.group(1) or match.group(2))
-
-    def _magic(self, name: str, line: str, cell: str | None) -> None:
-        if name in _NAMESPACE_MAGICS:
-            self.rec.emit("any", ANYTHING)
-        if name not in _CODE_MAGICS:
-            return
-        if name in ("timeit", "prun"):
-            line = _strip_options(line)
-        code = line if cell is None else (line + "\n" + cell if name == "timeit" else cell)
-        inner = self.analyze(code, self.rec.namespace)
-        if inner.syntax_error or inner.conservative:
-            self.rec.emit("any", ANYTHING)
-        self._merge(inner, keeps_bindings=name != "timeit")
-        words = [w for w in line.split() if not w.startswith("-")]
-        if name == "capture" and words and words[0].isidentifier():
-            self.rec.bind(words[0])  # %%capture out
-
-    def _merge(self, inner: CellAnalysis, keeps_bindings: bool) -> None:
-        """Fold in code a magic runs; %timeit's assignments stay in its own scope."""
-        for kind, paths in (
-            ("use", inner.uses),
-            ("call", inner.calls),
-            ("recv", inner.method_receivers),
-            ("maybe", inner.maybe_mutated),
-        ):
-            for path in paths:
-                self.rec.emit(kind, path)
-        for path in inner.defines:
-            if keeps_bindings:
-                self.rec.emit("bind", path)
-            else:
-                self.rec.emit("maybe", root(path))
-        if not self.rec.frames:
-            self.rec.result.functions.update(inner.functions)
-
 
 def parameters(args: ast.arguments) -> set[str]:
     """The names a def or lambda binds for its arguments."""
@@ -315,19 +290,12 @@ def parameters(args: ast.arguments) -> set[str]:
     return {arg.arg for arg in every if arg is not None}
 
 
-def _is_get_ipython(node: ast.expr) -> bool:
+def _is_namespace_call(node: ast.expr) -> bool:
+    """``globals()``, ``locals()`` or ``vars()`` without arguments: the namespace itself."""
     return (
         isinstance(node, ast.Call)
         and isinstance(node.func, ast.Name)
-        and node.func.id == "get_ipython"
+        and node.func.id in ("globals", "locals", "vars")
+        and not node.args
+        and not node.keywords
     )
-
-
-def _strip_options(line: str) -> str:
-    """Drop leading ``-n 10``-style options of %timeit / %prun to reach the code."""
-    words = line.split(" ")
-    while words and words[0].startswith("-"):
-        option = words.pop(0)
-        if option in _OPTIONS_WITH_VALUE and words:
-            words.pop(0)
-    return " ".join(words)

@@ -117,7 +117,7 @@ CASES = {
     "import dotted": Case("import a.b", {"a"}, NOTHING),
     "import dotted as": Case("import a.b as c", {"c"}, NOTHING),
     "from import as": Case("from m import a as b, c", {"b", "c"}, NOTHING),
-    "star import": Case("from m import *", NOTHING, NOTHING, conservative=True),
+    "star import": Case("from m import *", {"*"}, NOTHING),
     # -- definitions -----------------------------------------------------------------
     "def reads decorators defaults annotations": Case(
         "@dec(k)\ndef f(a=dflt, *, b: T = v) -> R:\n    return a + g",
@@ -175,15 +175,22 @@ CASES = {
     "walrus in test": Case("if (n := len(a)) > 1:\n    print(n)", {"n"}, {"a"}),
     "walrus may not run": Case("ok = flag or (m := 1)\nprint(m)", {"ok", "m"}, {"flag", "m"}),
     # -- conservative -------------------------------------------------------------------------
-    "exec": Case("exec('x = 1')", NOTHING, NOTHING, conservative=True),
+    "exec of constant code is read": Case("exec('x = y + 1')", {"x"}, {"y"}),
+    "exec of computed code": Case("exec(code)", {"*"}, {"code"}, conservative=True),
+    "exec with its own globals": Case("exec('x = 1', ns)", NOTHING, {"ns"}, maybe={"x", "ns"}),
+    "eval of constant code": Case("y = eval('a + 1')", {"y"}, {"a"}),
     "eval": Case("y = eval(s)", {"y"}, {"s"}, conservative=True),
-    "globals": Case("globals()['x'] = 1", NOTHING, NOTHING, conservative=True),
+    "globals": Case("globals()['x'] = 1", {"x"}, NOTHING),
+    "globals computed key": Case("globals()[k] = 1", {"*"}, {"k"}),
+    "globals update keywords": Case("globals().update(a=1, b=v)", {"a", "b"}, {"v"}),
+    "globals update mapping": Case("globals().update(d)", {"*"}, {"d"}),
+    "globals read": Case("n = len(globals())", {"n"}, NOTHING, conservative=True),
     "vars without args": Case("v = vars()", {"v"}, NOTHING, conservative=True),
     "vars of object": Case("v = vars(o)", {"v"}, {"o"}),
     "__import__": Case("m = __import__('os')", {"m"}, NOTHING, conservative=True),
     "setattr on module": Case(
         "setattr(sys.modules[__name__], 'x', 1)",
-        {"sys.modules"},
+        {"sys.modules", "*"},
         {"sys.modules"},
         conservative=True,
     ),
@@ -219,10 +226,10 @@ CASES = {
         "get_ipython().run_line_magic('matplotlib', 'inline')", NOTHING, NOTHING, NOTHING
     ),
     "%run": Case(
-        "get_ipython().run_line_magic('run', 'script.py')", NOTHING, NOTHING, conservative=True
+        "get_ipython().run_line_magic('run', 'script.py')", {"*"}, NOTHING, conservative=True
     ),
     "shell namespace method": Case(
-        "get_ipython().push({'a': 1})", NOTHING, NOTHING, conservative=True
+        "get_ipython().push({'a': 1})", {"*"}, NOTHING, conservative=True
     ),
     "magic body we cannot parse": Case(
         "get_ipython().run_cell_magic('time', '', '%pip list\\n')",
@@ -305,7 +312,7 @@ FUNCTIONS = {
         {"r", "c"},
         calls={"c"},
     ),
-    "exec inside": FnCase("def f():\n    return exec(s)", "f", {"s"}, conservative=True),
+    "exec inside": FnCase("def f():\n    return exec(s)", "f", {"s"}, {"*"}, conservative=True),
     "named lambda": FnCase("f = lambda v: v + k + g(v)", "f", {"k", "g"}, calls={"g"}),
     "class": FnCase(
         "class C:\n    k = K\n    def m(self):\n        self.x = G\n        lst.append(1)\n"

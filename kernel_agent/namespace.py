@@ -1,0 +1,211 @@
+"""What the user's namespace, as it is before a run, tells analysis about paths.
+
+Syntax alone spells paths; the objects behind them decide what a path means:
+
+- :func:`refine` — an attribute is its own slot only when it is a plain
+  attribute (in the instance ``__dict__``, a module, a class attribute). A
+  property (``cart.total``), a C descriptor (``arr.shape``, ``arr.T``), a
+  pandas accessor or column attribute (``df.loc``, ``df.columns``, ``df.a``)
+  is computed from the whole object, so the path is cut before it:
+  ``df.loc[0, 'a'] = 1`` stores into ``df``; ``print(df.shape)`` reads ``df``.
+- :class:`Aliases` — the same object reachable under another global path
+  (``b = a``; ``row = grid[0]``): a mutation through one path changes the
+  other, so analysis reports both.
+
+Lookups never call user code: instance dicts, class dicts and plain
+containers only, no ``getattr``.
+"""
+
+from __future__ import annotations
+
+import ast
+import types
+from collections.abc import Mapping
+from functools import lru_cache
+
+from .paths import expr_path
+
+_MISSING = object()
+#: Objects that cannot be mutated, or whose changes are rebinds (seen by identity).
+_NOT_MUTABLE = (
+    int,
+    float,
+    complex,
+    str,
+    bytes,
+    bool,
+    type(None),
+    tuple,
+    frozenset,
+    range,
+    types.ModuleType,
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.MethodType,
+    type,
+)
+#: Containers larger than this are not scanned for aliases of their items.
+ALIAS_SCAN = 256
+_HIDDEN = frozenset({"In", "Out", "get_ipython", "exit", "quit"})
+
+
+def refine(parts: list[str], namespace: Mapping[str, object]) -> list[str]:
+    """Cut a path's components before the first attribute that is not a plain slot."""
+    value = namespace.get(parts[0], _MISSING)
+    for index in range(1, len(parts)):
+        if value is _MISSING:
+            break
+        part = parts[index]
+        if part.startswith("."):
+            if not _plain_attribute(value, part[1:]):
+                return parts[:index]
+            value = _attribute_value(value, part[1:])
+        else:
+            value = _item_value(value, part)
+    return parts
+
+
+@lru_cache(maxsize=4096)
+def split(path: str) -> tuple[str, ...]:
+    """A canonical path back into its components (``a.b[0]`` → ``a``, ``.b``, ``[0]``)."""
+    try:
+        parts = expr_path(ast.parse(path, mode="eval").body)[0]
+    except (SyntaxError, ValueError):
+        parts = None
+    return tuple(parts) if parts else (path,)
+
+
+def resolve(parts: tuple[str, ...] | list[str], namespace: Mapping[str, object]) -> object:
+    """The object a path names now, through dicts only (never user code); _MISSING if unknown."""
+    value = namespace.get(parts[0], _MISSING)
+    for part in parts[1:]:
+        if value is _MISSING:
+            return value
+        if part.startswith("."):
+            value = _attribute_value(value, part[1:])
+        else:
+            value = _item_value(value, part)
+    return value
+
+
+def _class_lookup(kind: type, name: str) -> object:
+    for klass in kind.__mro__:
+        if name in vars(klass):
+            return vars(klass)[name]
+    return _MISSING
+
+
+def _python_override(kind: type, name: str) -> bool:
+    """Whether a class in the MRO defines ``name`` in Python (pandas' ``__getattr__``)."""
+    return isinstance(_class_lookup(kind, name), types.FunctionType)
+
+
+def _instance_dict(value: object) -> dict[str, object] | None:
+    try:
+        attributes = object.__getattribute__(value, "__dict__")
+    except AttributeError:
+        return None
+    return attributes if isinstance(attributes, dict) else None
+
+
+def _plain_attribute(value: object, name: str) -> bool:
+    """Whether ``value.name`` is a slot of its own, independent of the other attributes."""
+    if isinstance(value, (types.ModuleType, type)):
+        return True
+    kind = type(value)
+    static = _class_lookup(kind, name)
+    if static is not _MISSING:
+        behaviour = type(static)
+        if hasattr(behaviour, "__set__") or hasattr(behaviour, "__delete__"):
+            return False  # property, __slots__ member, C getset (ndarray.shape)
+    if _python_override(kind, "__getattribute__") or _python_override(kind, "__setattr__"):
+        return False
+    attributes = _instance_dict(value)
+    if attributes is None:
+        return False
+    if name in attributes:
+        return True
+    if static is not _MISSING:
+        return not hasattr(type(static), "__get__")  # a method is bound to the whole object
+    return not _python_override(kind, "__getattr__")  # a new attribute, unless computed
+
+
+def _attribute_value(value: object, name: str) -> object:
+    if isinstance(value, types.ModuleType):
+        return vars(value).get(name, _MISSING)
+    if isinstance(value, type):
+        return _class_lookup(value, name)
+    attributes = _instance_dict(value)
+    return _MISSING if attributes is None else attributes.get(name, _MISSING)
+
+
+def _item_value(value: object, part: str) -> object:
+    if not isinstance(value, (dict, list, tuple)):
+        return _MISSING
+    try:
+        key = ast.literal_eval(part[1:-1])
+        if isinstance(value, dict):
+            return dict.get(value, key, _MISSING)
+        return value[key] if isinstance(key, int) and -len(value) <= key < len(value) else _MISSING
+    except Exception:  # unhashable or odd keys: unknown
+        return _MISSING
+
+
+def _mutable(value: object) -> bool:
+    return not isinstance(value, _NOT_MUTABLE)
+
+
+class Aliases:
+    """Other global paths of the objects a path passes through, built on first use."""
+
+    def __init__(self, namespace: Mapping[str, object]) -> None:
+        self.namespace = namespace
+        self._paths: dict[int, list[str]] | None = None
+
+    def _index(self) -> dict[int, list[str]]:
+        found: dict[int, list[str]] = {}
+        for name, value in list(self.namespace.items()):
+            if name.startswith("_") or name in _HIDDEN or not _mutable(value):
+                continue
+            found.setdefault(id(value), []).append(name)
+            for spelled, item in _members(name, value):
+                if _mutable(item):
+                    found.setdefault(id(item), []).append(spelled)
+        return found
+
+    def of(self, path: str) -> set[str]:
+        """Paths that name the same objects as ``path`` or one of its prefixes."""
+        parts = split(path)
+        if self._paths is None:
+            self._paths = self._index()
+        aliases: set[str] = set()
+        for end in range(1, len(parts) + 1):
+            value = resolve(parts[:end], self.namespace)
+            if value is _MISSING:
+                break
+            own = "".join(parts[:end])
+            rest = "".join(parts[end:])
+            for other in self._paths.get(id(value), []):
+                if other != own:
+                    aliases.add(other + rest)
+        return aliases
+
+
+def _members(name: str, value: object) -> list[tuple[str, object]]:
+    """One level of items of small dicts, lists and plain objects, with their paths."""
+    if isinstance(value, dict) and len(value) <= ALIAS_SCAN:
+        return [
+            (f"{name}[{key!r}]", item)
+            for key, item in list(value.items())
+            if isinstance(key, (str, int)) and not isinstance(key, bool)
+        ]
+    if isinstance(value, list) and len(value) <= ALIAS_SCAN:
+        return [(f"{name}[{index}]", item) for index, item in enumerate(value)]
+    attributes = _instance_dict(value)
+    if attributes is not None and len(attributes) <= ALIAS_SCAN:
+        return [
+            (f"{name}.{attr}", item)
+            for attr, item in list(attributes.items())
+            if isinstance(attr, str) and attr.isidentifier() and _plain_attribute(value, attr)
+        ]
+    return []

@@ -1,0 +1,192 @@
+"""What the namespace before a run tells analysis: computed attributes, aliases, module state."""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+import pytest
+
+from kernel_agent.analysis import analyze
+from kernel_agent.namespace import Aliases, refine, resolve, split
+
+
+class Cart:
+    def __init__(self) -> None:
+        self.items: list[int] = []
+
+    @property
+    def total(self) -> int:
+        return sum(self.items)
+
+    def describe(self) -> str:
+        return "cart"
+
+
+class Frame:
+    """Behaves like a pandas object: columns through __getattr__, guarded __setattr__."""
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_data", {"a": [1]})
+
+    def __getattr__(self, name: str) -> Any:
+        return self._data[name]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._data[name] = value
+
+    @property
+    def loc(self) -> Any:
+        return self
+
+
+class Slotted:
+    __slots__ = ("x",)
+
+
+class Defaults:
+    rate = 0.1
+
+
+NS = types.SimpleNamespace
+
+
+def namespace() -> dict[str, object]:
+    grid = [[0, 0], [1, 1]]
+    shared = [1, 2]
+    return {
+        "cfg": NS(a=NS(b=1), lr=0.1),
+        "cart": Cart(),
+        "df": Frame(),
+        "slotted": Slotted(),
+        "Defaults": Defaults,
+        "inst": Defaults(),
+        "types": types,
+        "nested": {"model": NS(lr=0.1)},
+        "grid": grid,
+        "row": grid[1],
+        "a": shared,
+        "b": shared,
+        "_": shared,
+        "n": 5,
+        "m": 5,
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        (["cfg", ".a", ".b"], ["cfg", ".a", ".b"]),
+        (["cfg", ".new"], ["cfg", ".new"]),
+        (["cart", ".total"], ["cart"]),
+        (["cart", ".describe"], ["cart"]),
+        (["cart", ".items", "[0]"], ["cart", ".items", "[0]"]),
+        (["df", ".a"], ["df"]),
+        (["df", ".loc", "[(0, 'a')]"], ["df"]),
+        (["slotted", ".x"], ["slotted"]),
+        (["Defaults", ".rate"], ["Defaults", ".rate"]),
+        (["inst", ".rate"], ["inst", ".rate"]),
+        (["types", ".SimpleNamespace"], ["types", ".SimpleNamespace"]),
+        (["nested", "['model']", ".lr"], ["nested", "['model']", ".lr"]),
+        (["unknown", ".x", ".y"], ["unknown", ".x", ".y"]),
+    ],
+)
+def test_refine_cuts_before_computed_attributes(path: list[str], expected: list[str]) -> None:
+    assert refine(path, namespace()) == expected
+
+
+def test_refine_with_numpy_descriptors() -> None:
+    numpy = pytest.importorskip("numpy")
+    ns = {"arr": numpy.zeros(3)}
+    assert refine(["arr", ".shape"], ns) == ["arr"]
+    assert refine(["arr", ".T", "[0]"], ns) == ["arr"]
+
+
+def test_split_and_resolve() -> None:
+    assert split("a.b[0]['k']") == ("a", ".b", "[0]", "['k']")
+    ns = namespace()
+    assert resolve(split("row[0]"), ns) == 1
+    assert resolve(split("nested['model'].lr"), ns) == 0.1
+
+
+def test_aliases_of_top_level_and_member_objects() -> None:
+    aliases = Aliases(namespace())
+    assert aliases.of("b[0]") == {"a[0]"}
+    assert aliases.of("a") == {"b"}
+    assert aliases.of("row[0]") == {"grid[1][0]"}
+    assert aliases.of("grid[1][0]") == {"row[0]"}
+    assert aliases.of("n") == set(), "immutable values are not aliases"
+    assert aliases.of("missing.x") == set()
+
+
+def test_large_containers_are_not_scanned() -> None:
+    big = [[i] for i in range(1000)]
+    assert Aliases({"big": big, "first": big[0]}).of("first") == set()
+
+
+# -- through analyze() ----------------------------------------------------------------
+
+
+def test_store_through_an_alias_defines_both() -> None:
+    found = analyze("b[0] = 100", namespace())
+    assert found.defines == {"b[0]", "a[0]"}
+    assert analyze("b.append(3)", namespace()).defines == {"b", "a"}
+
+
+def test_maybe_mutated_brings_its_aliases() -> None:
+    found = analyze("f(row)", namespace())
+    assert found.maybe_mutated == {"row", "grid"}
+
+
+def test_no_aliases_for_a_name_the_cell_rebinds() -> None:
+    assert analyze("b = []\nb.append(1)", namespace()).defines == {"b"}
+
+
+def test_computed_attributes_are_reads_and_stores_of_the_object() -> None:
+    ns = namespace()
+    assert analyze("print(cart.total)", ns).uses == {"cart"}
+    assert analyze("df.loc[0, 'a'] = 1", ns).defines == {"df"}
+    assert analyze("df.columns = ['x']", ns).defines == {"df"}
+    assert analyze("cfg.a.b = 2", ns).defines == {"cfg.a.b"}
+
+
+def test_pandas_accessors() -> None:
+    pd = pytest.importorskip("pandas")
+    ns = {"df": pd.DataFrame({"a": [1], "b": [2]})}
+    assert analyze("print(df.shape)", ns).uses == {"df"}
+    assert analyze("df.loc[0, 'a'] = 5", ns).defines == {"df"}
+    assert analyze("df['c'] = df['a']", ns).defines == {"df['c']"}
+    assert analyze("print(df['b'].sum())", ns).uses == {"df['b']"}
+
+
+def _fake_numpy() -> types.ModuleType:
+    numpy = types.ModuleType("numpy")
+    numpy.random = types.ModuleType("numpy.random")  # type: ignore[attr-defined]
+    return numpy
+
+
+def test_module_functions_are_read_by_their_path() -> None:
+    found = analyze("y = np.sin(x)", {"np": _fake_numpy()})
+    assert found.uses == {"np.sin", "x"}
+    assert found.defines == {"y"}
+
+
+@pytest.mark.parametrize(
+    ("code", "module"),
+    [
+        ("np.random.seed(0)", "np.random"),
+        ("v = np.random.rand(2)", "np.random"),
+        ("random.seed(1)", "random"),
+        ("k = random.randint(0, 9)", "random"),
+        ("np.set_printoptions(precision=2)", "np"),
+    ],
+)
+def test_module_state_changes_define_the_module(code: str, module: str) -> None:
+    ns = {"np": _fake_numpy(), "random": types.ModuleType("random")}
+    found = analyze(code, ns)
+    assert module in found.defines
+    assert module in found.uses
+
+
+def test_calls_on_a_class_follow_its_summary() -> None:
+    assert "U" in analyze("U.make()", {"U": Defaults}).calls
