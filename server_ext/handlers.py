@@ -60,7 +60,7 @@ class GraphHandler(_CascadeHandler):
     """GET /api/cascade/graph?path=<notebook> → cells with states, and edges.
 
     Body: ``{"path", "kernel_id", "mode", "direction", "busy", "available",
-    "cells": [{"id", "index", "execution_count", "state"}],
+    "cells": [{"id", "index", "source", "execution_count", "state"}],
     "edges": [{"source", "target", "symbols"}]}``.
     """
 
@@ -101,6 +101,7 @@ class GraphHandler(_CascadeHandler):
         return {
             "id": cell.id,
             "index": index,
+            "source": cell.source,
             "execution_count": record.execution_count if record else None,
             "state": status,
         }

@@ -74,7 +74,11 @@ class SharedDocument:
         if ycell is None:
             return
         with self.document.ydoc.transaction():
-            ycell["outputs"] = Array()
+            youtputs = ycell.get("outputs")
+            if isinstance(youtputs, Array):
+                youtputs.clear()  # in place: frontends keep a reference to this very array
+            else:
+                ycell["outputs"] = Array()
             ycell["execution_count"] = None
             ycell["execution_state"] = "running"
         self._written[cell_id] = []
