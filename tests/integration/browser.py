@@ -164,6 +164,12 @@ class BrowserClient:
         self.send(msg)
         return await self.finish(msg["header"]["msg_id"])
 
+    async def run_cells(self, sources: list[str], cell_ids: list[str]) -> None:
+        """Run cells one after the other, as a user running them top to bottom."""
+        for source, cell_id in zip(sources, cell_ids, strict=True):
+            reply = await self.execute(source, cell_id)
+            assert reply["status"] == "ok", reply
+
     async def finish(self, msg_id: str) -> dict[str, Any]:
         reply = await self.wait_for(
             lambda m: (

@@ -13,12 +13,6 @@ def stdout_by_code(client: Any, since: int) -> dict[str, str]:
     return {run.code: run.stdout for run in client.executions(since)}
 
 
-async def run_all(client: Any, sources: list[str], ids: list[str]) -> None:
-    for source, cell_id in zip(sources, ids, strict=True):
-        reply = await client.execute(source, cell_id)
-        assert reply["status"] == "ok", reply
-
-
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_dependent_cell_reruns_with_new_output(
     protocol: str, make_notebook: Any, open_session: Any, cascade_api: Any
@@ -26,7 +20,7 @@ async def test_dependent_cell_reruns_with_new_output(
     sources = ["x = 1", "y = x + 1\nprint('y =', y)", "z = 100\nprint('z =', z)"]
     ids = make_notebook("nb.ipynb", sources)
     client = await open_session("nb.ipynb", protocol)
-    await run_all(client, sources, ids)
+    await client.run_cells(sources, ids)
     await cascade_api.settled("nb.ipynb")
 
     mark = len(client.messages)
@@ -47,7 +41,7 @@ async def test_cascade_is_transitive_and_in_notebook_order(
     sources = ["a = 1", "b = a * 10", "c = b + 1\nprint(c)", "print('a is', a)"]
     ids = make_notebook("chain.ipynb", sources)
     client = await open_session("chain.ipynb")
-    await run_all(client, sources, ids)
+    await client.run_cells(sources, ids)
     await cascade_api.settled("chain.ipynb")
 
     mark = len(client.messages)
@@ -68,7 +62,7 @@ async def test_error_stops_the_cascade(
     sources = ["n = 1", "m = 10 // n", "print('m', m)"]
     ids = make_notebook("err.ipynb", sources)
     client = await open_session("err.ipynb", protocol)
-    await run_all(client, sources, ids)
+    await client.run_cells(sources, ids)
     await cascade_api.settled("err.ipynb")
 
     mark = len(client.messages)
@@ -88,7 +82,7 @@ async def test_failing_trigger_cascades_nothing(
     sources = ["v = 1", "print(v)"]
     ids = make_notebook("fail.ipynb", sources)
     client = await open_session("fail.ipynb")
-    await run_all(client, sources, ids)
+    await client.run_cells(sources, ids)
     await cascade_api.settled("fail.ipynb")
     mark = len(client.messages)
     reply = await client.execute("v = 2\nraise RuntimeError('boom')", ids[0])
@@ -138,7 +132,7 @@ async def test_graph_endpoint_reports_cells_and_edges(
     sources = ["k = 2", "def f():\n    return k * 3", "print(f())", "unrelated = 0"]
     ids = make_notebook("graph.ipynb", sources)
     client = await open_session("graph.ipynb")
-    await run_all(client, sources[:3], ids[:3])
+    await client.run_cells(sources[:3], ids[:3])
     graph = await cascade_api.settled("graph.ipynb")
     assert graph["path"] == "graph.ipynb"
     assert graph["kernel_id"] == client.kernel_id
@@ -186,7 +180,7 @@ async def test_reconnect_replay_cascades_once(
     sources = ["import time\nr = 1", "print('r is', r)"]
     ids = make_notebook("replay.ipynb", sources)
     client = await open_session("replay.ipynb")
-    await run_all(client, sources, ids)
+    await client.run_cells(sources, ids)
     await cascade_api.settled("replay.ipynb")
 
     slow = client.execute_message("time.sleep(1)\nr = 2", ids[0])

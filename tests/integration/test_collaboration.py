@@ -37,8 +37,7 @@ async def test_collaborator_sees_cascaded_outputs_and_they_are_saved(
         jp_fetch, jp_http_port, jp_base_url, jp_auth_header, "rtc.ipynb"
     ) as shared:
         client = await open_session("rtc.ipynb")
-        for source, cell_id in zip(sources, ids, strict=True):
-            await client.execute(source, cell_id)
+        await client.run_cells(sources, ids)
         await cascade_api.settled("rtc.ipynb")
 
         await client.execute("x = 21", ids[0])
@@ -80,8 +79,7 @@ async def test_user_edit_during_a_cascade_is_never_overwritten(
         jp_fetch, jp_http_port, jp_base_url, jp_auth_header, "edit.ipynb"
     ) as shared:
         client = await open_session("edit.ipynb")
-        for source, cell_id in zip(sources, ids, strict=True):
-            await client.execute(source, cell_id)
+        await client.run_cells(sources, ids)
         await cascade_api.settled("edit.ipynb")
 
         await client.execute("x = 2", ids[0])

@@ -11,12 +11,6 @@ import pytest
 from .browser import V1
 
 
-async def run_all(client: Any, sources: list[str], ids: list[str]) -> None:
-    for source, cell_id in zip(sources, ids, strict=True):
-        reply = await client.execute(source, cell_id)
-        assert reply["status"] == "ok", reply
-
-
 async def wait_for_state(api: Any, path: str, cell_id: str, state: str) -> None:
     """Poll the graph (with a deadline) until a cell reaches a state."""
     for _ in range(400):
@@ -34,7 +28,7 @@ async def test_malformed_frames_leave_server_and_kernel_working(
     sources = ["a = 1", "print('a', a)"]
     ids = make_notebook("bad.ipynb", sources)
     client = await open_session("bad.ipynb", protocol)
-    await run_all(client, sources, ids)
+    await client.run_cells(sources, ids)
     garbage: list[str | bytes] = [
         b"\x03\x05J\xba",  # legacy binary claiming 50 million buffers
         (2**40).to_bytes(8, "little") + b"xx",  # v1 with absurd offsets
@@ -66,7 +60,7 @@ async def test_interrupt_stops_the_cascade_and_leaves_cells_stale(
     ]
     ids = make_notebook("interrupt.ipynb", sources)
     client = await open_session("interrupt.ipynb")
-    await run_all(client, sources, ids)
+    await client.run_cells(sources, ids)
     await cascade_api.settled("interrupt.ipynb")
     mark = len(client.messages)
     await client.execute("x = 2", ids[0])
@@ -87,7 +81,7 @@ async def test_kernel_death_mid_cascade_does_not_hang(
     sources = ["x = 1", "import os\nif x > 1:\n    os._exit(1)", "print('after', x)"]
     ids = make_notebook("death.ipynb", sources)
     client = await open_session("death.ipynb")
-    await run_all(client, sources, ids)
+    await client.run_cells(sources, ids)
     await cascade_api.settled("death.ipynb")
     await client.execute("x = 2", ids[0])
     graph = await cascade_api.settled("death.ipynb", timeout=60)
@@ -107,7 +101,7 @@ async def test_two_browsers_at_once_are_serialized(
     ids = make_notebook("two.ipynb", sources)
     first = await open_session("two.ipynb")
     second = await open_session("two.ipynb", kernel_id=first.kernel_id)
-    await run_all(first, sources, ids)
+    await first.run_cells(sources, ids)
     await cascade_api.settled("two.ipynb")
     mark = len(first.messages)
     one = first.execute_message("a = 10", ids[0])
@@ -131,7 +125,7 @@ async def test_agent_failure_leaves_plain_jupyter(
     sources = ["v = 1", "print('v', v)"]
     ids = make_notebook("broken.ipynb", sources)
     client = await open_session("broken.ipynb")
-    await run_all(client, sources, ids)
+    await client.run_cells(sources, ids)
     await client.execute("__cascade_agent__._prepare = None")  # the agent now raises
     mark = len(client.messages)
     reply = await client.execute("v = 2\nprint('still runs', v)", ids[0])

@@ -49,8 +49,7 @@ async def test_graph_is_persisted_and_pulls_upstream_after_restart(
     sources = ["k = 2", "def f():\n    return k * 3", "print('f is', f())", "z = 9"]
     ids = make_notebook("persist.ipynb", sources)
     client = await open_session("persist.ipynb")
-    for source, cell_id in zip(sources, ids, strict=True):
-        await client.execute(source, cell_id)
+    await client.run_cells(sources, ids)
     await cascade_api.settled("persist.ipynb")
 
     browser = nbformat.reads((jp_root_dir / "persist.ipynb").read_text(), as_version=4)

@@ -19,8 +19,7 @@ async def test_slider_update_reruns_its_readers(
     ]
     ids = make_notebook("widgets.ipynb", sources)
     client = await open_session("widgets.ipynb")
-    for source, cell_id in zip(sources, ids, strict=True):
-        assert (await client.execute(source, cell_id))["status"] == "ok"
+    await client.run_cells(sources, ids)
     await cascade_api.settled("widgets.ipynb")
     probe = await client.execute("print(slider.model_id)")
     assert probe["status"] == "ok"
