@@ -85,7 +85,7 @@ def run(bench: Bench) -> list[Row]:
             if source:
                 sock.execute(source, cell_id)  # setup, then one warm-up run of each workload
         sock.drain(0.2)
-    reps = bench.repetitions(7)
+    reps = bench.repetitions(11)
     rows = []
     for i, work in enumerate(available):
         cell_id = f"c{len(available) + i}"
