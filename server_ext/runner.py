@@ -31,6 +31,7 @@ from kernel_agent.protocol import OPT_OUT_MARKER
 
 from . import agent_link
 from .config import Cascade
+from .debounce import Debouncer
 from .kernel_channel import KernelChannel, KernelGone
 from .notebook import NotebookModel, match_cell
 from .outputs import OutputCollector
@@ -52,10 +53,6 @@ def wants_opt_out(code: str, metadata: dict[str, Any]) -> bool:
 
 def _defined_names(source: str) -> frozenset[str]:
     return predict_effects(source).defines
-
-
-#: widget updates closer together than this (a slider drag) make one cascade
-WIDGET_DEBOUNCE_SECONDS = 0.15
 
 
 class KernelRunner:
@@ -80,8 +77,7 @@ class KernelRunner:
         self._log = log
         self._agent: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._moved_widgets: set[str] = set()
-        self._widget_timer: asyncio.TimerHandle | None = None
+        self._moved_widgets = Debouncer(lambda ids: self._spawn(self._after_widget_moves(ids)))
         # The kernel's own restarter (a crashed kernel) emits no REST event.
         with contextlib.suppress(Exception):  # gateway kernels have no local restarter
             kernel_manager.add_restart_callback(self.on_restart, "restart")
@@ -206,20 +202,10 @@ class KernelRunner:
 
     def on_widget_update(self, comm_id: str) -> None:
         """A browser moved a widget: cascade from it once the updates settle."""
-        if self.state.enabled is not True:
-            return
-        self._moved_widgets.add(comm_id)
-        if self._widget_timer is not None:
-            self._widget_timer.cancel()
-        self.state.pending_cascades += 1 if self._widget_timer is None else 0
-        loop = asyncio.get_running_loop()
-        self._widget_timer = loop.call_later(
-            WIDGET_DEBOUNCE_SECONDS, lambda: self._spawn(self._after_widget_moves())
-        )
+        if self.state.enabled is True and self._moved_widgets.add(comm_id):
+            self.state.pending_cascades += 1
 
-    async def _after_widget_moves(self) -> None:
-        self._widget_timer = None
-        comm_ids, self._moved_widgets = sorted(self._moved_widgets), set()
+    async def _after_widget_moves(self, comm_ids: list[str]) -> None:
         try:
             async with self.state.lock:
                 names = await agent_link.widgets_changed(self.channel, comm_ids)
