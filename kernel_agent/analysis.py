@@ -195,13 +195,17 @@ class _CellVisitor(ExpressionReader):
             self.rec.bind(name)
             if not self.rec.frames:
                 self.rec.imports.add(name)
+                self.rec.imported[name] = (alias.name if alias.asname else name, None)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         for alias in node.names:
             if alias.name == "*":
                 self.rec.emit("anydef", ANYTHING)  # reads nothing of ours, may bind anything
             else:
-                self.rec.bind(alias.asname or alias.name)
+                name = alias.asname or alias.name
+                self.rec.bind(name)
+                if not self.rec.frames and node.module and not node.level:
+                    self.rec.imported[name] = (node.module, alias.name)
 
     def visit_Global(self, node: ast.Global) -> None:
         owner = self.rec.owner()
@@ -231,6 +235,8 @@ class _CellVisitor(ExpressionReader):
         for expr in [*node.decorator_list, *node.bases, *(k.value for k in node.keywords)]:
             self.visit(expr)
         scope = self.rec.open(is_class=True, name=node.name, inline=True)
+        if scope.summary is not None:  # methods inherited from notebook classes run too
+            scope.summary.calls.update(b.id for b in node.bases if isinstance(b, ast.Name))
         self.visit_body(node.body)
         self.rec.close(scope)
         self.rec.bind(node.name)

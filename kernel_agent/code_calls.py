@@ -23,6 +23,8 @@ _CODE_MAGICS = frozenset({"time", "timeit", "prun", "capture", "memoize"})
 _NAMESPACE_MAGICS = frozenset(
     {"run", "store", "reset", "reset_selective", "rerun", "macro", "edit", "xdel"}
 )
+#: IPython magics that show the whole namespace.
+_LISTING_MAGICS = frozenset({"who", "whos", "who_ls"})
 #: Methods of the shell that read or write the user namespace directly.
 _IPYTHON_NAMESPACE_METHODS = frozenset(
     {"push", "ex", "ev", "run_cell", "run_cell_async", "run_code", "safe_execfile", "del_var"}
@@ -100,6 +102,11 @@ class CodeReader(ast.NodeVisitor):
         if name in _NAMESPACE_MAGICS:
             self.rec.emit("any", ANYTHING)
             self.rec.emit("anydef", ANYTHING)
+        elif name in _LISTING_MAGICS:
+            self.rec.emit("any", ANYTHING)
+        elif name in ("env", "set_env"):  # %env VAR=value sets, %env VAR reads
+            setting = name == "set_env" or "=" in line or len(line.split()) > 1
+            self.rec.emit("state" if setting else "use", "os.environ")
         if name not in _CODE_MAGICS:
             return
         if name in ("timeit", "prun"):

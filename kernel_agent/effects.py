@@ -12,7 +12,8 @@ inline lambda) or goes into the :class:`FunctionSummary` of the top-level
 definition it sits in.
 
 Record kinds: ``use`` (read), ``mut`` (a slot store or in-place call: define
-and use), ``bind`` (a ``global`` name rebound inside a function), ``call``,
+and use), ``state`` (hidden module state: define and use, even right after
+the cell imports the module), ``bind`` (a ``global`` name rebound inside a function), ``call``,
 ``recv`` (method receiver), ``maybe`` (maybe mutated), ``any`` (may read
 anything: exec & co.), ``anydef`` (may define anything: star-imports, exec of
 computed code).
@@ -28,11 +29,19 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Union
 
 from .graph import ANY_PATH
-from .namespace import Aliases, refine
+from .namespace import (
+    Aliases,
+    Callables,
+    imported_module,
+    is_module_path,
+    module_state,
+    refine,
+    resolve,
+    split,
+)
 from .paths import root
 
 #: Names that are never user state unless the user rebinds them.
@@ -137,9 +146,12 @@ class Recorder:
         self.cond = 0
         #: Names bound by ``import`` statements of this cell: modules.
         self.imports: set[str] = set()
+        #: Every name this cell imports: (module, attribute or None), to find shared state.
+        self.imported: dict[str, tuple[str, str | None]] = {}
         #: Names the cell rebinds at module level: the namespace is out of date for them.
         self.rebound: set[str] = set()
         self._aliases = Aliases(namespace) if namespace is not None else None
+        self._callables = Callables(namespace) if namespace is not None else None
         self._pending: list[tuple[set[str], str]] = []  # builtin names, kept if rebound
 
     def finish(self) -> CellAnalysis:
@@ -187,7 +199,9 @@ class Recorder:
         result = self.result
         if kind in ("use", "mut"):
             self._use(path, name)
-        if kind in ("mut", "bind"):
+        elif kind == "state":  # module state: a use even right after the import
+            self._keep(result.uses, path, name)
+        if kind in ("mut", "bind", "state"):
             result.defines.add(path)
             if kind == "mut":
                 result.defines.update(self.aliases(path))
@@ -207,6 +221,12 @@ class Recorder:
             return set()
         return self._aliases.of(path)
 
+    def function_values(self, path: str, direct: bool) -> set[str]:
+        """Summary keys of notebook functions the value at ``path`` holds (see Callables)."""
+        if self._callables is None or root(path) in self.rebound or self.namespace is None:
+            return set()
+        return self._callables.keys(resolve(split(path), self.namespace), direct)
+
     def refine(self, parts: list[str]) -> list[str]:
         """Cut a path at computed attributes, per the namespace (see :mod:`.namespace`)."""
         if self.namespace is None or len(parts) == 1 or parts[0] in self.rebound:
@@ -214,9 +234,9 @@ class Recorder:
         return refine(parts, self.namespace)
 
     def _summary_record(self, summary: FunctionSummary, kind: str, path: str, name: str) -> None:
-        if kind in ("use", "mut"):
+        if kind in ("use", "mut", "state"):
             self._keep(summary.uses, path, name)
-        if kind in ("mut", "bind"):
+        if kind in ("mut", "bind", "state"):
             summary.defines.add(path)
         elif kind == "call":
             self._keep(summary.calls, path, name)
@@ -228,13 +248,20 @@ class Recorder:
     def _use(self, path: str, name: str) -> None:
         """A read, unless an earlier statement surely defined the path or a prefix of it."""
         certain = self.certain
-        if path in certain:
-            return
-        if path != name and any(
-            char in ".[" and path[:index] in certain for index, char in enumerate(path)
-        ):
+        covered = path in certain or (
+            path != name
+            and any(char in ".[" and path[:index] in certain for index, char in enumerate(path))
+        )
+        if covered and not self._shared_state(path, name):
             return
         self._keep(self.result.uses, path, name)
+
+    def _shared_state(self, path: str, name: str) -> bool:
+        """``import os`` rebinds ``os`` but not ``os.environ``: state other cells share."""
+        spec = self.imported.get(name)
+        if spec is None or (path == name and spec[1] is None):
+            return False
+        return module_state(spec[0], spec[1], split(path)[1:])
 
     def _keep(self, target: set[str], path: str, name: str) -> None:
         """Add a path, deferring builtins until we know whether the cell rebinds them."""
@@ -251,15 +278,11 @@ class Recorder:
         """Whether a path names a module (imported by this cell, or per the namespace)."""
         name = root(path)
         if name in self.imports:
-            return path == name
+            module = self.imported[name][0]
+            return path == name or imported_module(module, path.split(".")[1:])
         if self.namespace is None or "[" in path or name in self.rebound:
             return False  # unknown, or rebound by this cell: the namespace is out of date
-        value = self.namespace.get(name)
-        for attr in path.split(".")[1:]:
-            if not isinstance(value, ModuleType):
-                return False
-            value = vars(value).get(attr)  # vars(), not getattr(): no lazy-import side effects
-        return isinstance(value, ModuleType)
+        return is_module_path(self.namespace.get(name), path.split(".")[1:])
 
     # -- scopes and bindings -------------------------------------------------
 

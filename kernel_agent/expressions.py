@@ -80,7 +80,13 @@ class ExpressionReader(CodeReader):
         path = self._reference(node)
         if path is not None:
             self.rec.emit("use", path)
+            self._function_values(path, direct=False)
         return path
+
+    def _function_values(self, path: str, direct: bool) -> None:
+        """Follow the summaries of notebook functions this read may run (see Callables)."""
+        for key in self.rec.function_values(path, direct):
+            self.rec.emit("call", key)
 
     def _reference(self, node: ast.expr) -> str | None:
         """Visit the computed parts of a reference; return its (refined) path, unread."""
@@ -107,6 +113,7 @@ class ExpressionReader(CodeReader):
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
             self.rec.emit("use", node.id)
+            self._function_values(node.id, direct=False)
         else:
             self.rec.bind(node.id)
 
@@ -188,6 +195,11 @@ class ExpressionReader(CodeReader):
             self._method_call(node, func)
         elif isinstance(func, ast.Name):
             self._name_call(node, func.id)
+        elif isinstance(func, ast.Subscript):
+            path = self._read(func)
+            if path is not None:
+                self._function_values(path, direct=True)  # steps[0](x)
+            self._call_arguments(node, maybe=True)
         else:
             self.visit(func)
             self._call_arguments(node, maybe=True)
@@ -200,6 +212,7 @@ class ExpressionReader(CodeReader):
             self.rec.emit("any", ANYTHING)
         self.rec.emit("use", name)
         self.rec.emit("call", name)
+        self._function_values(name, direct=True)  # op = square; op(2) runs square
         if builtin and name in ("getattr", "setattr", "delattr") and self._attr_call(node, name):
             return
         self._call_arguments(node, maybe=not builtin)  # builtins do not mutate arguments
@@ -254,7 +267,9 @@ class ExpressionReader(CodeReader):
         """``np.sin(x)`` reads ``np.sin``; seeding and drawing random numbers change the
         module's hidden state, so they define the module path (``np.random``)."""
         if function in _STATE_SETTERS or module.rsplit(".", 1)[-1] == "random":
-            self.rec.emit("mut", module)
+            self.rec.emit("state", module)
+        elif function in ("getenv", "putenv") and module.rsplit(".", 1)[-1] == "os":
+            self.rec.emit("use" if function == "getenv" else "state", f"{module}.environ")
         else:
             self.rec.emit("use", f"{module}.{function}")
         self._call_arguments(node, maybe=True)  # np.add(a, 1, out=a)
@@ -277,11 +292,12 @@ class ExpressionReader(CodeReader):
     def _call_arguments(self, node: ast.Call, maybe: bool) -> None:
         for expr in [*node.args, *(k.value for k in node.keywords)]:
             self.visit(expr)
-            if maybe:
-                inner = expr.value if isinstance(expr, ast.Starred) else expr
-                parts = expr_path(inner)[0]
-                if parts:
-                    self.rec.emit("maybe", parts[0])
+            inner = expr.value if isinstance(expr, ast.Starred) else expr
+            parts = expr_path(inner)[0]
+            if parts and maybe:
+                self.rec.emit("maybe", parts[0])
+            if parts:
+                self._function_values("".join(parts), direct=True)  # df.apply(scale)
 
 
 def parameters(args: ast.arguments) -> set[str]:

@@ -19,6 +19,9 @@ containers only, no ``getattr``.
 from __future__ import annotations
 
 import ast
+import functools
+import importlib.util
+import sys
 import types
 from collections.abc import Mapping
 from functools import lru_cache
@@ -86,6 +89,47 @@ def resolve(parts: tuple[str, ...] | list[str], namespace: Mapping[str, object])
         else:
             value = _item_value(value, part)
     return value
+
+
+def module_state(module: str, attribute: str | None, rest: tuple[str, ...]) -> bool:
+    """Whether ``module[.attribute]`` followed by ``rest`` reaches a mutable object the
+    module holds (``os.environ``, ``sys.path``), as opposed to a module, function,
+    class or constant that an import merely rebinds."""
+    value = sys.modules.get(module, _MISSING)
+    names = ([attribute] if attribute else []) + [p[1:] for p in rest if p.startswith(".")]
+    for name in names:
+        if not isinstance(value, types.ModuleType):
+            break
+        value = vars(value).get(name, _MISSING)
+    return value is not _MISSING and _mutable(value) and not callable(value)
+
+
+def imported_module(module: str, rest: list[str]) -> bool:
+    """Whether ``module`` followed by the attributes ``rest`` is a module (``np.random``)."""
+    return is_module_path(sys.modules.get(module), rest)
+
+
+def is_module_path(value: object, rest: list[str]) -> bool:
+    """Whether the attributes ``rest`` of ``value`` lead to a module, counting submodules
+    not imported yet (numpy loads ``numpy.random`` on first access)."""
+    for index, name in enumerate(rest):
+        if not isinstance(value, types.ModuleType):
+            return False
+        found = vars(value).get(name)
+        if found is None and hasattr(value, "__path__"):
+            full = f"{value.__name__}.{name}"
+            found = sys.modules.get(full)
+            if found is None:
+                return index == len(rest) - 1 and _findable(full)
+        value = found
+    return isinstance(value, types.ModuleType)
+
+
+def _findable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None  # the parent is imported already
+    except (ImportError, ValueError, AttributeError):
+        return False
 
 
 def _class_lookup(kind: type, name: str) -> object:
@@ -209,3 +253,54 @@ def _members(name: str, value: object) -> list[tuple[str, object]]:
             if isinstance(attr, str) and attr.isidentifier() and _plain_attribute(value, attr)
         ]
     return []
+
+
+class Callables:
+    """Which notebook functions a value holds, by the names their summaries are kept under.
+
+    Passing a function (``df.apply(scale)``), calling it through another name
+    (``op = square; op(2)``) or reading a container of functions (``for s in
+    steps: s()``) runs their bodies like calling them by name, so their
+    summaries must be followed. Merely naming a function (``op = square``) does
+    not run it.
+    """
+
+    def __init__(self, namespace: Mapping[str, object]) -> None:
+        self.namespace = namespace
+        self._names: dict[int, list[str]] | None = None
+
+    def _index(self) -> dict[int, list[str]]:
+        found: dict[int, list[str]] = {}
+        for name, value in list(self.namespace.items()):
+            if isinstance(value, types.FunctionType) and not name.startswith("_"):
+                found.setdefault(id(value), []).append(name)
+        return found
+
+    def keys(self, value: object, direct: bool) -> set[str]:
+        """Summary keys of the notebook functions in ``value``: the value itself when
+        ``direct`` (it is called or passed on), and the items of a container."""
+        items: list[object] = [value] if direct else []
+        if isinstance(value, (list, tuple)) and len(value) <= ALIAS_SCAN:
+            items.extend(value)
+        elif isinstance(value, dict) and len(value) <= ALIAS_SCAN:
+            items.extend(value.values())
+        found: set[str] = set()
+        for item in items:
+            found |= self._keys_of(item)
+        return found
+
+    def _keys_of(self, item: object) -> set[str]:
+        if isinstance(item, functools.partial):
+            item = item.func
+        if isinstance(item, types.MethodType):  # bound method: the class's summary
+            item = item.__func__
+            return {item.__qualname__.split(".")[0]} if _from_notebook(item) else set()
+        if not isinstance(item, types.FunctionType) or not _from_notebook(item):
+            return set()
+        if self._names is None:
+            self._names = self._index()
+        return {item.__name__, *self._names.get(id(item), [])} - {"<lambda>"}
+
+
+def _from_notebook(function: object) -> bool:
+    return getattr(function, "__module__", None) == "__main__"

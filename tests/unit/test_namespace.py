@@ -190,3 +190,66 @@ def test_module_state_changes_define_the_module(code: str, module: str) -> None:
 
 def test_calls_on_a_class_follow_its_summary() -> None:
     assert "U" in analyze("U.make()", {"U": Defaults}).calls
+
+
+# -- functions as values --------------------------------------------------------------
+
+
+def _notebook_functions() -> dict[str, object]:
+    ns: dict[str, object] = {"__name__": "__main__"}
+    exec("def scale(v):\n    return v * factor\nop = scale\nsteps = [scale]", ns)  # noqa: S102
+    ns["helper"] = __import__("functools").partial(ns["scale"], 2)
+    return ns
+
+
+@pytest.mark.parametrize(
+    ("code", "called"),
+    [
+        ("df2 = df.apply(scale)", {"scale", "op"}),
+        ("out = list(map(op, xs))", {"scale", "op"}),
+        ("op(3)", {"scale", "op"}),
+        ("helper()", {"scale", "op"}),
+        ("print([s(1) for s in steps])", {"scale", "op"}),
+        ("steps[0](1)", {"scale", "op"}),
+        ("alias = op", set()),
+        ("pair = [scale, 1]", set()),
+    ],
+)
+def test_functions_reached_as_values(code: str, called: set[str]) -> None:
+    found = analyze(code, _notebook_functions())
+    assert found.calls & {"scale", "op"} == called
+
+
+def test_class_summary_calls_its_notebook_bases() -> None:
+    assert analyze("class C(Base, mixins.M):\n    pass").functions["C"].calls == {"Base"}
+
+
+# -- state shared through modules ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "uses"),
+    [
+        ("import os\nprint(os.environ['MODE'])", {"os.environ['MODE']"}),
+        ("from os import environ\nprint(environ['MODE'])", {"environ['MODE']"}),
+        ("import os\nv = os.getenv('MODE')", {"os.environ"}),
+        ("import math\nprint(math.pi)", set()),
+        ("import os\nprint(os.path.join('a', 'b'))", set()),
+    ],
+)
+def test_module_state_read_right_after_its_import(code: str, uses: set[str]) -> None:
+    assert analyze(code).uses == uses
+
+
+def test_env_magic_sets_and_reads_the_environment() -> None:
+    setting = analyze("get_ipython().run_line_magic('env', 'STAGE=dev')")
+    assert setting.defines == {"os.environ"}
+    reading = analyze("get_ipython().run_line_magic('env', 'STAGE')")
+    assert reading.uses == {"os.environ"} and reading.defines == set()
+
+
+def test_lazily_loaded_submodules_are_modules() -> None:
+    numpy = pytest.importorskip("numpy")
+    found = analyze("import numpy as np\nx = np.random.rand(2)")
+    assert "np.random" in found.defines and "np.random" in found.uses
+    assert analyze("np.linalg.norm(a)", {"np": numpy}).uses == {"np.linalg.norm", "a"}
