@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import basics, control, data, functions, magics, paths, syntax
+from . import basics, control, data, functions, magics, paths, syntax, variants
 from .table import Scenario
 
 ALL_SCENARIOS: list[Scenario] = [
@@ -12,5 +12,6 @@ ALL_SCENARIOS: list[Scenario] = [
     *syntax.SCENARIOS,
     *data.SCENARIOS,
     *magics.SCENARIOS,
+    *variants.SCENARIOS,
     *control.SCENARIOS,
 ]
