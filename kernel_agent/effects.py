@@ -35,6 +35,7 @@ from .graph import ANY_PATH
 from .namespace import (
     Aliases,
     Callables,
+    class_attribute,
     imported_module,
     is_module_path,
     module_state,
@@ -226,6 +227,12 @@ class Recorder:
         if self._callables is None or root(path) in self.rebound or self.namespace is None:
             return set()
         return self._callables.keys(resolve(split(path), self.namespace), direct)
+
+    def class_path(self, path: str) -> str | None:
+        """The class attribute an instance attribute read reaches, if it lives on the class."""
+        if self.namespace is None or root(path) in self.rebound or "." not in path:
+            return None
+        return class_attribute(split(path), self.namespace)
 
     def refine(self, parts: list[str]) -> list[str]:
         """Cut a path at computed attributes, per the namespace (see :mod:`.namespace`)."""

@@ -81,6 +81,9 @@ class ExpressionReader(CodeReader):
         if path is not None:
             self.rec.emit("use", path)
             self._function_values(path, direct=False)
+            shared = self.rec.class_path(path)
+            if shared is not None:
+                self.rec.emit("use", shared)  # inst.rate is Config.rate until set on inst
         return path
 
     def _function_values(self, path: str, direct: bool) -> None:

@@ -132,6 +132,24 @@ def _findable(module: str) -> bool:
         return False
 
 
+def class_attribute(parts: tuple[str, ...], namespace: Mapping[str, object]) -> str | None:
+    """``inst.rate`` where ``rate`` lives on the class: the class's path (``Config.rate``),
+    which a store like ``Config.rate = 0.2`` defines."""
+    if len(parts) < 2 or not parts[1].startswith("."):
+        return None
+    value = namespace.get(parts[0], _MISSING)
+    if value is _MISSING or isinstance(value, (types.ModuleType, type)):
+        return None
+    name = parts[1][1:]
+    attributes = _instance_dict(value)
+    if attributes is not None and name in attributes:
+        return None
+    owner = next((k for k in type(value).__mro__ if name in vars(k)), None)
+    if owner is None or namespace.get(owner.__name__) is not owner:
+        return None
+    return owner.__name__ + "".join(parts[1:])
+
+
 def _class_lookup(kind: type, name: str) -> object:
     for klass in kind.__mro__:
         if name in vars(klass):

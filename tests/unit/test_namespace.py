@@ -253,3 +253,12 @@ def test_lazily_loaded_submodules_are_modules() -> None:
     found = analyze("import numpy as np\nx = np.random.rand(2)")
     assert "np.random" in found.defines and "np.random" in found.uses
     assert analyze("np.linalg.norm(a)", {"np": numpy}).uses == {"np.linalg.norm", "a"}
+
+
+def test_class_attribute_read_through_an_instance_uses_the_class_path() -> None:
+    ns = namespace()
+    assert analyze("print(inst.rate)", ns).uses == {"inst.rate", "Defaults.rate"}
+    inst = ns["inst"]
+    assert isinstance(inst, Defaults)
+    inst.rate = 0.5  # set on the instance: no longer the class's
+    assert analyze("print(inst.rate)", ns).uses == {"inst.rate"}
