@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from .table import edit, known_bug, run, save, scenario
 
+#: server_ext/predict.py: predicted uses of never-run cells leave out the globals read by
+#: the functions and classes they define or call (their FunctionSummary), so the cells
+#: defining those globals are not pulled.
+SUMMARY_NOT_PREDICTED = known_bug(
+    "server_ext/predict.py: predicted uses of never-run cells leave out the globals "
+    "read by the functions they call (FunctionSummary), so those are never pulled"
+)
 #: server_ext/notebook.py SavedFile.code_cells: the code the browser last *sent* for a
 #: cell (runner.sent_code) wins over the source the browser later *saved*, so a saved
 #: edit that was not run is invisible: the cell never looks dirty and is run with its old code.
@@ -36,10 +43,7 @@ SCENARIOS = [
         {0, 1},
         run_all=False,
         stdout={2: "5\n"},
-        marks=known_bug(
-            "server_ext/predict.py: predicted uses of never-run cells leave out the globals "
-            "read by the functions they call (FunctionSummary), so k is never pulled"
-        ),
+        marks=SUMMARY_NOT_PREDICTED,
     ),
     scenario(
         "pull of an import and a frame",
@@ -180,5 +184,44 @@ SCENARIOS = [
         oracle_skip={1, 3},
         why="cell 1 reads b, defined below it (§2 in_order: never re-run from below); "
         "restart-and-run-all fails there, the session pulled it when cell 3 first ran",
+    ),
+]
+
+SCENARIOS += [
+    scenario(
+        "never-run mutating cell above is pulled",
+        ["lst = []", "lst.append(1)", "print(lst)"],
+        [run(0), run(2)],
+        {1},
+        run_all=False,
+        stdout={2: "[1]\n"},
+    ),
+    scenario(
+        "never-run import and class above are pulled",
+        [
+            "import math",
+            "class Circle:\n    def area(self, r):\n        return math.pi * r * r",
+            "print(round(Circle().area(1), 2))",
+        ],
+        [run(2)],
+        {0, 1},
+        run_all=False,
+        stdout={2: "3.14\n"},
+        marks=SUMMARY_NOT_PREDICTED,
+    ),
+    scenario(
+        "never-run magic cell above is pulled",
+        ["%time base = 7", "print(base)"],
+        [run(1)],
+        {0},
+        run_all=False,
+    ),
+    scenario(
+        "error in a cascaded cell leaves later independent cells stale",
+        ["v = 1", "w = 1 // (v - 2)", "print('w', w)", "print('v', v)"],
+        [edit(0, "v = 2")],
+        {1},
+        oracle_skip={2, 3},
+        why="§2: the cascade stops at the cell that raises; the cells below stay stale",
     ),
 ]

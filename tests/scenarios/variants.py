@@ -163,3 +163,77 @@ SCENARIOS = [
         {1, 2},
     ),
 ]
+
+SCENARIOS += [
+    scenario(
+        "class attribute read through an instance",
+        ["class Config:\n    lr = 0.1", "inst = Config()", "Config.lr = 0.2", "print(inst.lr)"],
+        [edit(2, "Config.lr = 0.3")],
+        {3},
+        stdout={3: "0.3\n"},
+    ),
+    scenario(
+        "del of an attribute",
+        [
+            "import types\nobj = types.SimpleNamespace(a=1, b=2)",
+            "del obj.a",
+            "print(hasattr(obj, 'a'), obj.b)",
+        ],
+        [edit(0, "import types\nobj = types.SimpleNamespace(a=1, b=3)")],
+        {1, 2},
+        stdout={2: "False 3\n"},
+    ),
+    scenario(
+        "pandas augmented store through .loc",
+        [
+            "import pandas as pd",
+            'df = pd.DataFrame({"a": [1, 2]})',
+            'df.loc[:, "a"] *= 10',
+            'print(df["a"].tolist())',
+        ],
+        [edit(1, 'df = pd.DataFrame({"a": [3, 4]})')],
+        {2, 3},
+        stdout={3: "[30, 40]\n"},
+    ),
+    scenario(
+        "method of a notebook class appending to a global log",
+        [
+            "log = []",
+            "class Logger:\n    def write(self, msg):\n        log.append(msg)",
+            "lg = Logger()",
+            "lg.write('hello')",
+            "print(log)",
+        ],
+        [edit(0, "log = ['start']")],
+        {3, 4},
+        stdout={4: "['start', 'hello']\n"},
+    ),
+    scenario(
+        "lru_cache decorated function reading a global",
+        [
+            "import functools",
+            "base = 1",
+            "@functools.lru_cache\ndef f():\n    return base + 1",
+            "print(f())",
+        ],
+        [edit(1, "base = 10")],
+        {3},
+        oracle_skip={3},
+        why="the cache keeps base's old value: re-running print(f()) is what §2 asks, "
+        "the stale cache is the user's own (restart-and-run-all starts with an empty one)",
+    ),
+    scenario(
+        "closure returned by a function reads a global late",
+        ["k = 1", "def make():\n    return lambda: k * 2", "g = make()", "print(g())"],
+        [edit(0, "k = 4")],
+        {2, 3},
+        stdout={3: "8\n"},
+    ),
+    scenario(
+        "swap of two names",
+        ["a, b = 1, 2", "a, b = b, a", "print(a, b)"],
+        [edit(0, "a, b = 3, 4")],
+        {1, 2},
+        stdout={2: "4 3\n"},
+    ),
+]
