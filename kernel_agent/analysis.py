@@ -224,6 +224,8 @@ class _CellVisitor(ExpressionReader):
         if node.returns is not None:
             self.visit(node.returns)
         scope = self.rec.open(is_class=False, name=node.name, inline=False)
+        if scope.summary is not None:  # the name holds what the decorators return
+            scope.summary.calls.update(_decorator_names(node.decorator_list))
         scope.bound.update(parameters(node.args))
         self.visit_body(node.body)
         self.rec.close(scope)
@@ -237,6 +239,7 @@ class _CellVisitor(ExpressionReader):
         scope = self.rec.open(is_class=True, name=node.name, inline=True)
         if scope.summary is not None:  # methods inherited from notebook classes run too
             scope.summary.calls.update(b.id for b in node.bases if isinstance(b, ast.Name))
+            scope.summary.calls.update(_decorator_names(node.decorator_list))
         self.visit_body(node.body)
         self.rec.close(scope)
         self.rec.bind(node.name)
@@ -245,6 +248,17 @@ class _CellVisitor(ExpressionReader):
         name = getattr(node, "name", None)
         if isinstance(name, ast.Name):
             self.rec.bind(name.id)
+
+
+def _decorator_names(decorators: list[ast.expr]) -> set[str]:
+    """``@deco`` and ``@deco(arg)``: calling the decorated name runs the wrapper ``deco``
+    returned, whose body is in ``deco``'s summary."""
+    names = set()
+    for decorator in decorators:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if isinstance(target, ast.Name):
+            names.add(target.id)
+    return names
 
 
 def _is_int_key(node: ast.expr) -> bool:

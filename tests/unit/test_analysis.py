@@ -485,7 +485,7 @@ def _long_cell(lines: int) -> str:
 def test_two_hundred_lines_are_fast() -> None:
     code = _long_cell(200)
     analyze(code)
-    best = min(_timed(code) for _ in range(5))
+    best = min(_timed(code) for _ in range(20))  # the minimum filters out a busy machine
     assert best < 0.02, f"analysis of 200 lines took {best * 1000:.1f} ms"
 
 

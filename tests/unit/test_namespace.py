@@ -262,3 +262,9 @@ def test_class_attribute_read_through_an_instance_uses_the_class_path() -> None:
     assert isinstance(inst, Defaults)
     inst.rate = 0.5  # set on the instance: no longer the class's
     assert analyze("print(inst.rate)", ns).uses == {"inst.rate"}
+
+
+def test_decorated_definitions_call_their_decorators() -> None:
+    found = analyze("@deco\ndef f():\n    pass\n@times(2)\n@functools.cache\ndef g():\n    pass")
+    assert found.functions["f"].calls == {"deco"}
+    assert found.functions["g"].calls == {"times"}
