@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .table import edit, known_bug, run, scenario
+from .table import edit, run, scenario
 
 SCENARIOS = [
     scenario(
@@ -83,10 +83,6 @@ SCENARIOS = [
         [edit(0, "x = 5")],
         {1, 2},
         stdout={2: "2\n"},
-        marks=known_bug(
-            "scheduler: a cell below the trigger that rebinds x without reading it is never "
-            "stale, so readers below it see the trigger's x instead of restart-and-run-all's"
-        ),
     ),
     scenario(
         "reader above the trigger is not re-run (in_order)",

@@ -2,22 +2,7 @@
 
 from __future__ import annotations
 
-from .table import edit, known_bug, run, save, scenario
-
-#: server_ext/predict.py: predicted uses of never-run cells leave out the globals read by
-#: the functions and classes they define or call (their FunctionSummary), so the cells
-#: defining those globals are not pulled.
-SUMMARY_NOT_PREDICTED = known_bug(
-    "server_ext/predict.py: predicted uses of never-run cells leave out the globals "
-    "read by the functions they call (FunctionSummary), so those are never pulled"
-)
-#: server_ext/notebook.py SavedFile.code_cells: the code the browser last *sent* for a
-#: cell (runner.sent_code) wins over the source the browser later *saved*, so a saved
-#: edit that was not run is invisible: the cell never looks dirty and is run with its old code.
-SAVED_EDIT_HIDDEN = known_bug(
-    "SavedFile.code_cells prefers runner.sent_code over a newer saved source: "
-    "a saved, not-run edit is invisible (cell never dirty, cascades run old code)"
-)
+from .table import edit, run, save, scenario
 
 SCENARIOS = [
     # -- never-run cells above are pulled -------------------------------------------
@@ -43,7 +28,6 @@ SCENARIOS = [
         {0, 1},
         run_all=False,
         stdout={2: "5\n"},
-        marks=SUMMARY_NOT_PREDICTED,
     ),
     scenario(
         "pull of an import and a frame",
@@ -81,7 +65,6 @@ SCENARIOS = [
         [save(0, "x = 5"), run(2)],
         {0, 1},
         stdout={2: "10\n"},
-        marks=SAVED_EDIT_HIDDEN,
     ),
     scenario(
         "dirty upstream cell also cascades below the trigger",
@@ -89,7 +72,6 @@ SCENARIOS = [
         [save(0, "x = 5"), run(1)],
         {0, 2},
         stdout={1: "5\n", 2: "6\n"},
-        marks=SAVED_EDIT_HIDDEN,
     ),
     scenario(
         "dirty cell the trigger does not read is left alone",
@@ -105,7 +87,6 @@ SCENARIOS = [
         [save(1, "print(x * 2)"), edit(0, "x = 3")],
         {1},
         stdout={1: "6\n"},
-        marks=SAVED_EDIT_HIDDEN,
     ),
     scenario(
         "dirty upstream cell with new reads runs alone when they are fresh",
@@ -113,7 +94,6 @@ SCENARIOS = [
         [save(2, "r = q * p"), run(3)],
         {2},
         stdout={3: "2\n"},
-        marks=SAVED_EDIT_HIDDEN,
     ),
     # -- errors -----------------------------------------------------------------------
     scenario(
@@ -207,7 +187,6 @@ SCENARIOS += [
         {0, 1},
         run_all=False,
         stdout={2: "3.14\n"},
-        marks=SUMMARY_NOT_PREDICTED,
     ),
     scenario(
         "never-run magic cell above is pulled",

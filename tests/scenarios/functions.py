@@ -126,6 +126,18 @@ SCENARIOS = [
         stdout={2: "200\n"},
     ),
     scenario(
+        "decorator whose wrapper reads a global when called",
+        [
+            "factor = 2",
+            "def deco(fn):\n    def wrapper(x):\n        return fn(x) * factor\n    return wrapper",
+            "@deco\ndef f(x):\n    return x + 1",
+            "print(f(1))",
+        ],
+        [edit(0, "factor = 5")],
+        {3},
+        stdout={3: "10\n"},
+    ),
+    scenario(
         "decorator with an argument from a global",
         [
             "factor = 2",

@@ -169,7 +169,7 @@ class Session:
         msg = client.execute_message(self.sources[index], self.ids[index])
         client.send(msg)
         await client.finish(msg["header"]["msg_id"])
-        graph = await self.api.settled(self.path, timeout=DEADLINE)
+        graph = await self._settled()
         runs = await self._cascaded_runs(mark, graph)
         by_count = {c["execution_count"]: c["index"] for c in graph["cells"]}
         by_code: dict[str, list[int]] = {}
@@ -189,6 +189,23 @@ class Session:
             if not mine:
                 reran.add(cell)
         return reran, unmatched
+
+    async def _settled(self) -> dict[str, Any]:
+        """The graph once no cascade is queued or running.
+
+        Polled with a growing interval: each poll makes the server read the
+        notebook, and most cascades end within a few hundred milliseconds.
+        """
+        deadline = time.monotonic() + DEADLINE
+        pause = 0.02
+        while True:
+            graph = await self.api.graph(self.path)
+            if not graph["busy"]:
+                return graph
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the cascade on {self.path} was still busy after {DEADLINE}s")
+            await asyncio.sleep(pause)
+            pause = min(pause * 1.5, 0.25)
 
     async def _cascaded_runs(self, mark: int, graph: dict[str, Any]) -> list[Execution]:
         """Executions since ``mark``, once iopub has delivered the runs the graph counts.

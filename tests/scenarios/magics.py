@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .table import edit, known_bug, run, scenario
+from .table import edit, run, scenario
 
 SCENARIOS = [
     scenario(
@@ -44,11 +44,6 @@ SCENARIOS = [
         [edit(0, "msg = 'b'")],
         {1, 2},
         stdout={2: "b\n"},
-        marks=known_bug(
-            "kernel_agent/agent.py: %%capture calls shell.run_cell, whose nested "
-            "pre/post_run_cell events replace the outer run's record (code 'print(msg)', "
-            "another execution count): the cell looks dirty and its own run is lost"
-        ),
     ),
     scenario(
         "magic cells that touch nothing do not re-run",

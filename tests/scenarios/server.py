@@ -9,10 +9,12 @@ developer's own Jupyter set-up neither leaks in nor is touched.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -59,6 +61,15 @@ def isolated_environment(base: Path) -> dict[str, str]:
     return env
 
 
+def _die_with_parent() -> None:
+    """In the child: a server whose test run was killed goes too (Linux; elsewhere a no-op)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class ScenarioServer:
     """One ``python -m jupyter_server`` process and async clients for its REST and websockets."""
 
@@ -86,7 +97,9 @@ class ScenarioServer:
             f"--ServerApp.root_dir={self.root}",
         ]
         log = open(self.base / "server.log", "wb")  # noqa: SIM115 (lives with the process)
-        self._proc = subprocess.Popen(cmd, cwd=self.root, env=self.env, stdout=log, stderr=log)
+        self._proc = subprocess.Popen(
+            cmd, cwd=self.root, env=self.env, stdout=log, stderr=log, preexec_fn=_die_with_parent
+        )
         self.port = self._wait_for_port(timeout)
         return self
 
@@ -148,14 +161,18 @@ class ScenarioServer:
             method=method,
             body=body,
             headers={"Authorization": f"token {self.token}"},
+            connect_timeout=120,  # tornado's 20 s default also bounds time queued behind others
             request_timeout=120,
         )
-        return await AsyncHTTPClient().fetch(request)
+        return await AsyncHTTPClient(max_clients=64).fetch(request)
 
     async def ws_fetch(
         self, *parts: str, params: dict[str, str] | None = None, **kwargs: Any
     ) -> Any:
         request = HTTPRequest(
-            self._url("ws", parts, params), headers={"Authorization": f"token {self.token}"}
+            self._url("ws", parts, params),
+            headers={"Authorization": f"token {self.token}"},
+            connect_timeout=120,  # the server answers once the kernel is up: slow under load
+            request_timeout=120,
         )
         return await websocket_connect(request, **kwargs)
