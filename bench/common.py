@@ -239,12 +239,22 @@ def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.
     return parser.parse_args(argv)
 
 
-def main(workloads: Sequence[Workload], description: str, argv: Sequence[str] | None = None) -> int:
-    """Run ``workloads`` on one set of servers and print ONE table; exit 1 on a FAIL."""
+def main(
+    workloads: Sequence[Workload],
+    description: str,
+    argv: Sequence[str] | None = None,
+    servers: Sequence[str] = (),
+) -> int:
+    """Run ``workloads`` on one set of servers and print ONE table; exit 1 on a FAIL.
+
+    ``servers`` are started up front, in parallel (workloads start any other
+    server they need themselves).
+    """
     args = parse_args(description, argv)
     started = time.perf_counter()
     rows: list[Row] = []
     with Bench(smoke=args.smoke, reps=args.reps, ipyflow=not args.no_ipyflow) as bench:
+        bench.start(servers)
         for workload in workloads:
             rows.extend(workload(bench))
             bench.release()

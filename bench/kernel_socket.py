@@ -10,6 +10,7 @@ benchmark can time both what the client sees and what the kernel did.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import time
 import uuid
@@ -99,7 +100,8 @@ class KernelSocket:
         return sock
 
     def close(self) -> None:
-        self.ws.close()
+        with contextlib.suppress(OSError, websocket.WebSocketException):
+            self.ws.close()
 
     # -- sending and receiving -------------------------------------------------
 

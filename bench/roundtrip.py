@@ -94,7 +94,7 @@ def run(bench: Bench) -> list[Row]:
     names = [STOCK, CASCADE, NAGLE] + ([IPYFLOW] if bench.ipyflow else [])
     bench.start(names)
     sockets = _open(bench, names)
-    reps = bench.repetitions(60, smoke=10)
+    reps = bench.repetitions(60, smoke=6)
     isolated, cpu = _isolated(bench, {n: s for n, s in sockets.items() if n != NAGLE}, reps)
     back_to_back = _back_to_back(sockets, reps)
     nagle = Row(

@@ -10,13 +10,15 @@ import sys
 from collections.abc import Sequence
 
 from . import cascade_gap, compute, graph_memory, roundtrip, scaling
+from .common import CASCADE, IPYFLOW, NAGLE, STOCK
 from .common import main as run_workloads
 
 WORKLOADS = [compute.run, roundtrip.run, cascade_gap.run, graph_memory.run, scaling.run]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_workloads(WORKLOADS, "jupyter-cascade benchmarks against stock ipykernel.", argv)
+    description = "jupyter-cascade benchmarks against stock ipykernel."
+    return run_workloads(WORKLOADS, description, argv, servers=(STOCK, CASCADE, NAGLE, IPYFLOW))
 
 
 if __name__ == "__main__":
