@@ -64,11 +64,16 @@ class Agent:
     #: code cell ids in notebook order, as the server last pushed them
     order: list[str] = field(default_factory=list)
     failures: int = 0
+    _depth: int = 0
     _pending: _PendingRun | None = None
 
     # -- IPython event hooks -------------------------------------------------
 
     def pre_run_cell(self, info: Any) -> None:
+        # %%capture, %time... call run_cell inside a run: only the outer run counts.
+        self._depth += 1
+        if self._depth > 1:
+            return
         self._pending = None
         if getattr(info, "silent", False):
             return
@@ -78,6 +83,9 @@ class Agent:
             self._log_failure("analysis")
 
     def post_run_cell(self, result: Any) -> None:
+        self._depth = max(0, self._depth - 1)
+        if self._depth:
+            return
         pending, self._pending = self._pending, None
         if pending is None:
             return

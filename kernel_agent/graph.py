@@ -8,7 +8,7 @@ staleness and edges with this one implementation.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,6 +122,24 @@ class Graph:
             if symbols:
                 reasons[other_id] = symbols
         return reasons
+
+    def overwritten_from_above(self, cell_id: str, position: Mapping[str, int]) -> bool:
+        """A cell above ``cell_id`` (notebook ``position``) re-bound, after its run,
+        a path it defines: it must run again so the cells below it read its value,
+        as restart-and-run-all would (``x = 1`` / ``x = 2`` / ``print(x)``)."""
+        target = self.records.get(cell_id)
+        if target is None or cell_id not in position:
+            return False
+        for other_id in self._candidate_definers(target.defines):
+            source = self.records[other_id]
+            if (
+                other_id != cell_id
+                and source.ts > target.ts
+                and position.get(other_id, len(position)) < position[cell_id]
+                and any(overlaps(d, mine) for d in source.defines for mine in target.defines)
+            ):
+                return True
+        return False
 
     def is_stale(self, cell_id: str) -> bool:
         return bool(self.stale_reasons(cell_id))

@@ -176,9 +176,13 @@ def plan_downstream(
 def next_downstream(
     graph: Graph, cells: Sequence[NotebookCell], after: int, done: set[str]
 ) -> str | None:
-    """The first cell below position ``after`` that is stale now and has not run yet."""
+    """The first cell below position ``after`` that must run now and has not run yet:
+    stale, or re-binding a path a cell above it just redefined."""
+    position = {cell.id: i for i, cell in enumerate(cells)}
     for cell in cells[after + 1 :]:
-        if cell.id not in done and cell.id in graph.records and graph.is_stale(cell.id):
+        if cell.id in done or cell.id not in graph.records:
+            continue
+        if graph.is_stale(cell.id) or graph.overwritten_from_above(cell.id, position):
             return cell.id
     return None
 

@@ -191,7 +191,8 @@ class SavedFile:
     path: str
     contents_manager: Any
     pending: PendingOutputs
-    sent_code: dict[str, str]
+    #: cell id → (code the browser last ran, when, as a POSIX timestamp)
+    sent_code: dict[str, tuple[str, float]]
     autosave: bool = True
     _metadata: dict[str, Any] = field(default_factory=dict)
 
@@ -204,14 +205,22 @@ class SavedFile:
             self.contents_manager.get(self.path, content=True, type="notebook")
         )
         self._metadata = dict(model["content"].get("metadata") or {})
+        modified = model.get("last_modified")
+        saved_at = modified.timestamp() if hasattr(modified, "timestamp") else 0.0
         cells = []
         for cell in model["content"].get("cells", []):
             if cell.get("cell_type") != "code" or not cell.get("id"):
                 continue
             source = cell.get("source", "")
             source = "".join(source) if isinstance(source, list) else source
-            cells.append(NotebookCell(cell["id"], self.sent_code.get(cell["id"], source)))
+            cells.append(NotebookCell(cell["id"], self._newest(cell["id"], source, saved_at)))
         return cells
+
+    def _newest(self, cell_id: str, saved_source: str, saved_at: float) -> str:
+        """The code a browser ran since the last save, else the saved source
+        (an edit saved after the run, not run yet, makes the cell dirty)."""
+        sent = self.sent_code.get(cell_id)
+        return sent[0] if sent is not None and sent[1] >= saved_at else saved_source
 
     def start_run(self, cell_id: str) -> None:
         return None

@@ -7,11 +7,12 @@ input transformation (magics, ``!shell``), as the kernel will.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 from IPython.core.inputtransformer2 import TransformerManager
 
-from kernel_agent.analysis import analyze
+from kernel_agent.analysis import CellAnalysis, FunctionSummary, analyze, close_over_calls
 from kernel_agent.graph import ANY_PATH
 from kernel_agent.planning import Effects
 
@@ -19,14 +20,38 @@ _transformer = TransformerManager()
 
 
 @lru_cache(maxsize=4096)
-def predict_effects(source: str) -> Effects:
-    """Effects of ``source``; code that cannot be parsed reads and writes nothing."""
+def _analysis(source: str) -> CellAnalysis | None:
     try:
-        code = _transformer.transform_cell(source)
+        return analyze(_transformer.transform_cell(source))
     except Exception:
+        return None
+
+
+def predict_effects(source: str, summaries: Mapping[str, FunctionSummary] | None = None) -> Effects:
+    """Effects of ``source``; code that cannot be parsed reads and writes nothing.
+
+    ``summaries`` (functions and classes defined anywhere in the notebook) let a
+    call count as a read of the globals the called function reads.
+    """
+    analysis = _analysis(source)
+    if analysis is None:
         return Effects(frozenset(), frozenset())
-    analysis = analyze(code)
     uses = set(analysis.uses) | set(analysis.calls)
+    defines = set(analysis.defines)
+    if summaries:
+        extra_uses, extra_defines = close_over_calls(analysis, summaries)
+        uses |= extra_uses
+        defines |= extra_defines
     if analysis.conservative:
         uses.add(ANY_PATH)
-    return Effects(frozenset(uses), frozenset(analysis.defines))
+    return Effects(frozenset(uses), frozenset(defines))
+
+
+def notebook_summaries(sources: Iterable[str]) -> dict[str, FunctionSummary]:
+    """Function and class summaries of every cell's source, later cells winning."""
+    summaries: dict[str, FunctionSummary] = {}
+    for source in sources:
+        analysis = _analysis(source)
+        if analysis is not None:
+            summaries.update(analysis.functions)
+    return summaries

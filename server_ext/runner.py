@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -36,7 +37,7 @@ from .kernel_channel import KernelChannel, KernelGone
 from .notebook import NotebookModel, match_cell
 from .outputs import OutputCollector
 from .persistence import persisted_effects
-from .predict import predict_effects
+from .predict import notebook_summaries, predict_effects
 from .state import BrowserRequest, KernelState
 
 ModelOpener = Callable[[str, "KernelRunner"], Awaitable[NotebookModel | None]]
@@ -70,7 +71,7 @@ class KernelRunner:
         self.state = KernelState(kernel_id)
         self.config = config
         self.channel = KernelChannel(kernel_id, kernel_manager, log)
-        self.sent_code: dict[str, str] = {}
+        self.sent_code: dict[str, tuple[str, float]] = {}
         self._kernel_manager = kernel_manager
         self._find_path = find_path
         self._open_model = open_model
@@ -176,7 +177,7 @@ class KernelRunner:
             request.cell_id = added = match_cell(cells, request.code, _defined_names)
         if request.cell_id is None:
             return None
-        self.sent_code[request.cell_id] = request.code
+        self.sent_code[request.cell_id] = (request.code, time.time())
         if model is not None and not request.opt_out and self.mode != LAZY:
             await self._pull_upstream(model, request)
         return added
@@ -275,10 +276,15 @@ class KernelRunner:
         """
         persisted = persisted_effects(metadata, cells) if metadata else {}
         predicted = {}
+        summaries = None
         for cell in cells:
             record = self.state.graph.records.get(cell.id)
             if record is None or record.code != cell.source:
-                predicted[cell.id] = persisted.get(cell.id) or predict_effects(cell.source)
+                if cell.id not in persisted and summaries is None:
+                    summaries = notebook_summaries(c.source for c in cells)
+                predicted[cell.id] = persisted.get(cell.id) or predict_effects(
+                    cell.source, summaries
+                )
         return predicted
 
     async def _pull_upstream(self, model: NotebookModel, request: BrowserRequest) -> None:

@@ -213,3 +213,32 @@ async def test_reconnect_replay_cascades_once(
         rerun["execution_count"]
         == (await cascade_api.graph("replay.ipynb"))["cells"][1]["execution_count"]
     )
+
+
+async def test_opt_out_by_marker_and_by_metadata(
+    make_notebook: Any, open_session: Any, cascade_api: Any
+) -> None:
+    sources = ["w = 1", "print('w is', w)"]
+    ids = make_notebook("optout.ipynb", sources)
+    client = await open_session("optout.ipynb")
+    await client.run_cells(sources, ids)
+    await cascade_api.settled("optout.ipynb")
+
+    mark = len(client.messages)
+    await client.execute("# cascade: off\nw = 2", ids[0])
+    graph = await cascade_api.settled("optout.ipynb")
+    assert [r.code for r in client.executions(mark)] == ["# cascade: off\nw = 2"]
+    assert {c["id"]: c["state"] for c in graph["cells"]}[ids[1]] == "stale"
+
+    mark = len(client.messages)
+    msg = client.execute_message("w = 3", ids[0])
+    msg["metadata"]["cascade"] = False  # a frontend that can send the flag
+    client.send(msg)
+    await client.finish(msg["header"]["msg_id"])
+    await cascade_api.settled("optout.ipynb")
+    assert [r.code for r in client.executions(mark)] == ["w = 3"]
+
+    mark = len(client.messages)
+    await client.execute("w = 4", ids[0])  # no opt-out: the stale reader runs
+    await cascade_api.settled("optout.ipynb")
+    assert [r.stdout for r in client.executions(mark)] == ["", "w is 4\n"]
