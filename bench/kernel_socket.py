@@ -127,7 +127,7 @@ class KernelSocket:
         except websocket.WebSocketTimeoutException:
             return None
         received = time.perf_counter()
-        channel, parts = decode_v1(frame)
+        channel, parts = decode_v1(frame if isinstance(frame, bytes) else frame.encode())
         header, parent = json.loads(parts[0]), json.loads(parts[1])
         message = Message(
             received=received,

@@ -9,7 +9,7 @@ round-trip workloads therefore runs this class: stock behaviour, no stall.
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
 
 from jupyter_server.services.kernels.connection.channels import (
     ZMQChannelsWebsocketConnection,
@@ -19,6 +19,7 @@ from jupyter_server.services.kernels.connection.channels import (
 class NoDelayConnection(ZMQChannelsWebsocketConnection):
     """ZMQChannelsWebsocketConnection with ``TCP_NODELAY`` on its websocket."""
 
-    async def connect(self) -> Any:
+    def connect(self) -> asyncio.Future[None] | None:  # type: ignore[override]
+        # (jupyter_server declares it async in the base class, sync here)
         self.websocket_handler.set_nodelay(True)
-        return await super().connect()
+        return super().connect()

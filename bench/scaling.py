@@ -38,7 +38,7 @@ from .common import Bench, Row, main, median
 try:  # the planner moved from the server to the agent package; accept either home
     from kernel_agent import planning
 except ImportError:  # pragma: no cover - older layout
-    from server_ext import scheduler as planning  # type: ignore[no-redef]
+    from server_ext import scheduler as planning  # type: ignore[no-redef,attr-defined]
 
 LINEAR_SLACK = 2.0
 IN_ORDER_PARTS = ("stale_cells", "plan_upstream", "plan_downstream", "cascade", "edges")

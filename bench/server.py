@@ -223,7 +223,7 @@ class JupyterServer:
     def write_notebook(self, path: str, sources: list[str]) -> list[str]:
         """A notebook (nbformat 4.5) of code cells with ids ``c0``, ``c1``, ...; the ids."""
         ids = [f"c{i}" for i in range(len(sources))]
-        cells = [
+        cells: list[dict[str, Any]] = [
             {
                 "cell_type": "code",
                 "id": cell_id,
