@@ -7,7 +7,9 @@ share that did. Precision: of the cells the cascade ran, the share that had
 to. Counted over the last step of every scenario in ``tests/scenarios`` (the
 same table and harness the test suite uses, including scenarios marked xfail),
 with a per-scenario list of misses, extra runs and output differences from the
-restart-and-run-all oracle.
+restart-and-run-all oracle. FAIL marks a defect (a miss, an output that differs
+from the oracle, a broken session), EXTRA a scenario whose only problem is
+extra runs.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def main() -> int:
             outcomes.append(outcome)
             problems = outcome.failures()
             if problems or args.v:
-                status = "FAIL" if problems else "ok  "
+                status = "FAIL " if outcome.defects() else "EXTRA" if problems else "ok   "
                 print(f"{status} {scenario.name} ({outcome.seconds:.1f}s)")
                 for line in problems:
                     print(f"       {line}")
@@ -50,8 +52,10 @@ def main() -> int:
         server.stop()
     recall, precision, needed, ran, hits = measures(outcomes)
     clean = sum(1 for o in outcomes if not o.failures())
+    failed = sum(1 for o in outcomes if o.defects())
     print(
-        f"\n{len(outcomes)} scenarios in {time.monotonic() - started:.0f}s, {clean} clean\n"
+        f"\n{len(outcomes)} scenarios in {time.monotonic() - started:.0f}s: {clean} exact, "
+        f"{failed} failed (a miss, a wrong output or a broken session)\n"
         f"recall    {recall:.3f}  ({hits} of {needed} cells that had to re-run did)\n"
         f"precision {precision:.3f}  ({hits} of {ran} cells re-run had to)"
     )
