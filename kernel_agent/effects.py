@@ -226,19 +226,28 @@ class Recorder:
         """Summary keys of notebook functions the value at ``path`` holds (see Callables)."""
         if self._callables is None or root(path) in self.rebound or self.namespace is None:
             return set()
-        return self._callables.keys(resolve(split(path), self.namespace), direct)
+        try:
+            return self._callables.keys(resolve(split(path), self.namespace), direct)
+        except Exception:  # odd user objects: no functions rather than no record
+            return set()
 
     def class_path(self, path: str) -> str | None:
         """The class attribute an instance attribute read reaches, if it lives on the class."""
         if self.namespace is None or root(path) in self.rebound or "." not in path:
             return None
-        return class_attribute(split(path), self.namespace)
+        try:
+            return class_attribute(split(path), self.namespace)
+        except Exception:
+            return None
 
     def refine(self, parts: list[str]) -> list[str]:
         """Cut a path at computed attributes, per the namespace (see :mod:`.namespace`)."""
         if self.namespace is None or len(parts) == 1 or parts[0] in self.rebound:
             return parts
-        return refine(parts, self.namespace)
+        try:
+            return refine(parts, self.namespace)
+        except Exception:
+            return parts
 
     def _summary_record(self, summary: FunctionSummary, kind: str, path: str, name: str) -> None:
         if kind in ("use", "mut", "state"):

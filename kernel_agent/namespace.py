@@ -25,6 +25,7 @@ import sys
 import types
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
 
 from .paths import expr_path
 
@@ -98,7 +99,7 @@ def module_state(module: str, attribute: str | None, rest: tuple[str, ...]) -> b
     value = sys.modules.get(module, _MISSING)
     names = ([attribute] if attribute else []) + [p[1:] for p in rest if p.startswith(".")]
     for name in names:
-        if not isinstance(value, types.ModuleType):
+        if not _is(value, types.ModuleType):
             break
         value = vars(value).get(name, _MISSING)
     return value is not _MISSING and _mutable(value) and not callable(value)
@@ -109,11 +110,11 @@ def imported_module(module: str, rest: list[str]) -> bool:
     return is_module_path(sys.modules.get(module), rest)
 
 
-def is_module_path(value: object, rest: list[str]) -> bool:
+def is_module_path(value: Any, rest: list[str]) -> bool:
     """Whether the attributes ``rest`` of ``value`` lead to a module, counting submodules
     not imported yet (numpy loads ``numpy.random`` on first access)."""
     for index, name in enumerate(rest):
-        if not isinstance(value, types.ModuleType):
+        if not _is(value, types.ModuleType):
             return False
         found = vars(value).get(name)
         if found is None and hasattr(value, "__path__"):
@@ -122,7 +123,7 @@ def is_module_path(value: object, rest: list[str]) -> bool:
             if found is None:
                 return index == len(rest) - 1 and _findable(full)
         value = found
-    return isinstance(value, types.ModuleType)
+    return _is(value, types.ModuleType)
 
 
 def _findable(module: str) -> bool:
@@ -138,7 +139,7 @@ def class_attribute(parts: tuple[str, ...], namespace: Mapping[str, object]) -> 
     if len(parts) < 2 or not parts[1].startswith("."):
         return None
     value = namespace.get(parts[0], _MISSING)
-    if value is _MISSING or isinstance(value, (types.ModuleType, type)):
+    if value is _MISSING or _is(value, (types.ModuleType, type)):
         return None
     name = parts[1][1:]
     attributes = _instance_dict(value)
@@ -148,6 +149,11 @@ def class_attribute(parts: tuple[str, ...], namespace: Mapping[str, object]) -> 
     if owner is None or namespace.get(owner.__name__) is not owner:
         return None
     return owner.__name__ + "".join(parts[1:])
+
+
+def _is(value: object, kinds: Any) -> bool:
+    """``isinstance`` by the exact type: a user object's ``__class__`` is never consulted."""
+    return issubclass(type(value), kinds)
 
 
 def _class_lookup(kind: type, name: str) -> object:
@@ -167,12 +173,12 @@ def _instance_dict(value: object) -> dict[str, object] | None:
         attributes = object.__getattribute__(value, "__dict__")
     except AttributeError:
         return None
-    return attributes if isinstance(attributes, dict) else None
+    return attributes if _is(attributes, dict) else None
 
 
 def _plain_attribute(value: object, name: str) -> bool:
     """Whether ``value.name`` is a slot of its own, independent of the other attributes."""
-    if isinstance(value, (types.ModuleType, type)):
+    if _is(value, (types.ModuleType, type)):
         return True
     kind = type(value)
     static = _class_lookup(kind, name)
@@ -192,29 +198,34 @@ def _plain_attribute(value: object, name: str) -> bool:
     return not _python_override(kind, "__getattr__")  # a new attribute, unless computed
 
 
-def _attribute_value(value: object, name: str) -> object:
-    if isinstance(value, types.ModuleType):
+def _attribute_value(value: Any, name: str) -> object:
+    if _is(value, types.ModuleType):
         return vars(value).get(name, _MISSING)
-    if isinstance(value, type):
+    if _is(value, type):
         return _class_lookup(value, name)
     attributes = _instance_dict(value)
     return _MISSING if attributes is None else attributes.get(name, _MISSING)
 
 
-def _item_value(value: object, part: str) -> object:
-    if not isinstance(value, (dict, list, tuple)):
+def _item_value(value: Any, part: str) -> object:
+    """``value[key]`` for dicts, lists and tuples, through the builtin methods only."""
+    if not _is(value, (dict, list, tuple)):
         return _MISSING
     try:
         key = ast.literal_eval(part[1:-1])
-        if isinstance(value, dict):
+        if _is(value, dict):
             return dict.get(value, key, _MISSING)
-        return value[key] if isinstance(key, int) and -len(value) <= key < len(value) else _MISSING
+        if isinstance(key, int) and not isinstance(key, bool):
+            kind: Any = list if _is(value, list) else tuple
+            size = kind.__len__(value)
+            return kind.__getitem__(value, key) if -size <= key < size else _MISSING
     except Exception:  # unhashable or odd keys: unknown
-        return _MISSING
+        pass
+    return _MISSING
 
 
 def _mutable(value: object) -> bool:
-    return not isinstance(value, _NOT_MUTABLE)
+    return not _is(value, _NOT_MUTABLE)
 
 
 class Aliases:
@@ -237,6 +248,12 @@ class Aliases:
 
     def of(self, path: str) -> set[str]:
         """Paths that name the same objects as ``path`` or one of its prefixes."""
+        try:
+            return self._of(path)
+        except Exception:  # odd user objects: no aliases rather than no record
+            return set()
+
+    def _of(self, path: str) -> set[str]:
         parts = split(path)
         if self._paths is None:
             self._paths = self._index()
@@ -253,16 +270,28 @@ class Aliases:
         return aliases
 
 
+def _items(value: Any) -> list[tuple[object, object]] | None:
+    """Keys and items of a small dict or list through the builtin methods (subclasses may
+    override ``items``/``__iter__`` with code of their own); None for anything else."""
+    if _is(value, dict) and dict.__len__(value) <= ALIAS_SCAN:
+        return list(dict.items(value))
+    if _is(value, (list, tuple)):
+        kind: Any = list if _is(value, list) else tuple
+        size = kind.__len__(value)
+        if size <= ALIAS_SCAN:
+            return [(i, kind.__getitem__(value, i)) for i in range(size)]
+    return None
+
+
 def _members(name: str, value: object) -> list[tuple[str, object]]:
     """One level of items of small dicts, lists and plain objects, with their paths."""
-    if isinstance(value, dict) and len(value) <= ALIAS_SCAN:
+    items = _items(value)
+    if items is not None:
         return [
             (f"{name}[{key!r}]", item)
-            for key, item in list(value.items())
+            for key, item in items
             if isinstance(key, (str, int)) and not isinstance(key, bool)
         ]
-    if isinstance(value, list) and len(value) <= ALIAS_SCAN:
-        return [(f"{name}[{index}]", item) for index, item in enumerate(value)]
     attributes = _instance_dict(value)
     if attributes is not None and len(attributes) <= ALIAS_SCAN:
         return [
@@ -290,7 +319,7 @@ class Callables:
     def _index(self) -> dict[int, list[str]]:
         found: dict[int, list[str]] = {}
         for name, value in list(self.namespace.items()):
-            if isinstance(value, types.FunctionType) and not name.startswith("_"):
+            if _is(value, types.FunctionType) and not name.startswith("_"):
                 found.setdefault(id(value), []).append(name)
         return found
 
@@ -298,22 +327,19 @@ class Callables:
         """Summary keys of the notebook functions in ``value``: the value itself when
         ``direct`` (it is called or passed on), and the items of a container."""
         items: list[object] = [value] if direct else []
-        if isinstance(value, (list, tuple)) and len(value) <= ALIAS_SCAN:
-            items.extend(value)
-        elif isinstance(value, dict) and len(value) <= ALIAS_SCAN:
-            items.extend(value.values())
+        items.extend(item for _, item in _items(value) or [])
         found: set[str] = set()
         for item in items:
             found |= self._keys_of(item)
         return found
 
-    def _keys_of(self, item: object) -> set[str]:
-        if isinstance(item, functools.partial):
+    def _keys_of(self, item: Any) -> set[str]:
+        if _is(item, functools.partial):
             item = item.func
-        if isinstance(item, types.MethodType):  # bound method: the class's summary
+        if _is(item, types.MethodType):  # bound method: the class's summary
             item = item.__func__
             return {item.__qualname__.split(".")[0]} if _from_notebook(item) else set()
-        if not isinstance(item, types.FunctionType) or not _from_notebook(item):
+        if not _is(item, types.FunctionType) or not _from_notebook(item):
             return set()
         if self._names is None:
             self._names = self._index()

@@ -268,3 +268,24 @@ def test_decorated_definitions_call_their_decorators() -> None:
     found = analyze("@deco\ndef f():\n    pass\n@times(2)\n@functools.cache\ndef g():\n    pass")
     assert found.functions["f"].calls == {"deco"}
     assert found.functions["g"].calls == {"times"}
+
+
+class Hostile(dict):  # type: ignore[type-arg]
+    """Overrides everything analysis could be tempted to call."""
+
+    def __getattribute__(self, name: str) -> Any:
+        raise RuntimeError("no peeking")
+
+    def items(self) -> Any:
+        raise RuntimeError("no peeking")
+
+    def __len__(self) -> int:
+        raise RuntimeError("no peeking")
+
+
+def test_user_objects_are_never_called() -> None:
+    ns: dict[str, object] = {"h": Hostile(a=[1]), "alias": None}
+    ns["alias"] = dict.__getitem__(ns["h"], "a")  # type: ignore[call-overload]
+    found = analyze("h['a'].append(2)\nprint(h.x, h['a'])\nf(h)", ns)
+    assert "alias" in found.defines
+    assert "h['a']" in found.uses
