@@ -211,7 +211,7 @@ class Session:
         """Executions since ``mark``, once iopub has delivered the runs the graph counts.
 
         A count iopub never shows (an agent record out of step with the kernel)
-        is given up on after a few seconds; the scenario then fails on its checks.
+        is given up on after 15 s of quiet; the scenario then fails on its checks.
         """
         client = self.client
         assert client is not None
@@ -219,7 +219,7 @@ class Session:
         wanted = {n for cell, n in counts.items() if n is not None and self.counts.get(cell) != n}
         self.counts = counts
         deadline = time.monotonic() + DEADLINE
-        patience = time.monotonic() + 3.0
+        patience = time.monotonic() + 15.0
         while True:
             runs = client.executions(mark)
             missing = wanted - {run.execution_count for run in runs}
