@@ -110,8 +110,13 @@ def read_report(reply: dict[str, Any]) -> dict[str, Any]:
     """The agent report carried by a reply to a request built with report_request."""
     try:
         return decode_report(_expression_value(reply, REPORT_KEY))
-    except (ValueError, SyntaxError, KeyError) as error:
+    except (ValueError, SyntaxError, KeyError, TypeError) as error:
         raise AgentUnavailable(str(error)) from error
+
+
+def report_from_expression(result: dict[str, Any]) -> dict[str, Any]:
+    """The agent report in one user_expression result (from a browser's reply)."""
+    return read_report({"user_expressions": {REPORT_KEY: result}})
 
 
 async def widgets_changed(channel: KernelChannel, comm_ids: list[str]) -> list[str]:

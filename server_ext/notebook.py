@@ -12,6 +12,7 @@ Two places, chosen per notebook when a cascade starts:
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -185,11 +186,72 @@ class PendingOutputs:
 
 
 @dataclass
+class _Snapshot:
+    """One read of a saved notebook: its code cells and metadata, and the file's stamp."""
+
+    stamp: object
+    saved_at: float
+    cells: list[tuple[str, str]]
+    metadata: dict[str, Any]
+
+
+class SavedCells:
+    """Code cells of saved notebooks, re-read only when the file changed.
+
+    A full ``contents_manager.get`` reads, validates and trust-checks the whole
+    notebook (and logs a trust warning): too slow to do on every run, and the
+    file only changes when a browser saves. The file's stamp (``os.stat`` for
+    file-backed managers, ``last_modified`` from a content-less get otherwise)
+    tells when to read again.
+    """
+
+    def __init__(self, contents_manager: Any) -> None:
+        self.contents_manager = contents_manager
+        self._snapshots: dict[str, _Snapshot] = {}
+
+    async def _stamp(self, path: str) -> object:
+        os_path = getattr(self.contents_manager, "_get_os_path", None)
+        if os_path is not None:
+            try:
+                info = os.stat(os_path(path))
+            except OSError:
+                return None
+            return (info.st_mtime_ns, info.st_size, info.st_ino)
+        model = await ensure_async(self.contents_manager.get(path, content=False))
+        return model.get("last_modified")
+
+    async def read(self, path: str) -> _Snapshot:
+        stamp = await self._stamp(path)
+        known = self._snapshots.get(path)
+        if known is not None and stamp is not None and known.stamp == stamp:
+            return known
+        model = await ensure_async(self.contents_manager.get(path, content=True, type="notebook"))
+        modified = model.get("last_modified")
+        cells = []
+        for cell in model["content"].get("cells", []):
+            if cell.get("cell_type") != "code" or not cell.get("id"):
+                continue
+            source = cell.get("source", "")
+            cells.append((str(cell["id"]), "".join(source) if isinstance(source, list) else source))
+        snapshot = _Snapshot(
+            stamp,
+            modified.timestamp() if hasattr(modified, "timestamp") else 0.0,
+            cells,
+            dict(model["content"].get("metadata") or {}),
+        )
+        self._snapshots[path] = snapshot
+        return snapshot
+
+    def forget(self, path: str) -> None:
+        self._snapshots.pop(path, None)
+
+
+@dataclass
 class SavedFile:
     """A notebook with no live document: the saved file plus what the browser sent."""
 
     path: str
-    contents_manager: Any
+    saved: SavedCells
     pending: PendingOutputs
     #: cell id → (code the browser last ran, when, as a POSIX timestamp)
     sent_code: dict[str, tuple[str, float]]
@@ -201,20 +263,12 @@ class SavedFile:
         return self._metadata
 
     async def code_cells(self) -> list[NotebookCell]:
-        model = await ensure_async(
-            self.contents_manager.get(self.path, content=True, type="notebook")
-        )
-        self._metadata = dict(model["content"].get("metadata") or {})
-        modified = model.get("last_modified")
-        saved_at = modified.timestamp() if hasattr(modified, "timestamp") else 0.0
-        cells = []
-        for cell in model["content"].get("cells", []):
-            if cell.get("cell_type") != "code" or not cell.get("id"):
-                continue
-            source = cell.get("source", "")
-            source = "".join(source) if isinstance(source, list) else source
-            cells.append(NotebookCell(cell["id"], self._newest(cell["id"], source, saved_at)))
-        return cells
+        snapshot = await self.saved.read(self.path)
+        self._metadata = snapshot.metadata
+        return [
+            NotebookCell(cell_id, self._newest(cell_id, source, snapshot.saved_at))
+            for cell_id, source in snapshot.cells
+        ]
 
     def _newest(self, cell_id: str, saved_source: str, saved_at: float) -> str:
         """The code a browser ran since the last save, else the saved source

@@ -118,13 +118,18 @@ class CascadeConnectionMixin:
         if runner is None:
             return frame
         try:
-            added_cell_id = await runner.admit(request.msg_id)
+            admission = await runner.admit(request.msg_id)
         except Exception:
             self.log.exception("cascade: admitting a request failed; it runs as usual")
             return frame
-        if added_cell_id:
-            return codec.with_metadata(frame, self._cascade_protocol, {"cellId": added_cell_id})
-        return frame
+        if not admission.cell_id and not admission.user_expressions:
+            return frame
+        return codec.with_changes(
+            frame,
+            self._cascade_protocol,
+            metadata={"cellId": admission.cell_id} if admission.cell_id else None,
+            user_expressions=admission.user_expressions,
+        )
 
     def disconnect(self) -> Any:
         """Requests still running lose their reply with this socket: watch them on iopub."""
@@ -145,7 +150,7 @@ class CascadeConnectionMixin:
         runner = self._cascade_runner() if reply is not None else None
         if reply is not None and runner is not None:
             getattr(self, "_cascade_sent", set()).discard(reply.parent_msg_id)
-            runner.on_reply(reply.parent_msg_id, reply.status)
+            runner.on_reply(reply.parent_msg_id, reply.status, reply.report)
         super().handle_outgoing_message(stream, *message)  # type: ignore[misc]
 
 

@@ -15,6 +15,7 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from kernel_agent.planning import (
@@ -52,6 +53,14 @@ def wants_opt_out(code: str, metadata: dict[str, Any]) -> bool:
     return code.lstrip().startswith(OPT_OUT_MARKER)
 
 
+@dataclass
+class Admission:
+    """What the proxy adds to a browser's execute_request before forwarding it."""
+
+    cell_id: str | None = None
+    user_expressions: dict[str, str] = field(default_factory=dict)
+
+
 def _defined_names(source: str) -> frozenset[str]:
     return predict_effects(source).defines
 
@@ -78,6 +87,7 @@ class KernelRunner:
         self._log = log
         self._agent: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._after_run_scheduled = False
         self._moved_widgets = Debouncer(lambda ids: self._spawn(self._after_widget_moves(ids)))
         # The kernel's own restarter (a crashed kernel) emits no REST event.
         with contextlib.suppress(Exception):  # gateway kernels have no local restarter
@@ -160,40 +170,58 @@ class KernelRunner:
             legacy=legacy,
         )
 
-    async def admit(self, msg_id: str) -> str | None:
+    async def admit(self, msg_id: str) -> Admission:
         """Prepare a browser request before it is forwarded; run upstream cells first.
 
-        Returns a cell id to add to the request's metadata when the browser sent
-        none (nbclassic), so the agent can key the run.
+        The admission says what to add to the request: a cell id when the
+        browser sent none (nbclassic), so the agent can key the run; and the
+        agent report as a user expression, so the reply brings the run's record
+        without a request of our own.
         """
+        admission = Admission()
         request = self.state.inflight.get(msg_id)
         if request is None or not await self._agent_ready():
-            return None
+            return admission
         path = await self._find_path(self.state.kernel_id)
         model = await self._open_model(path, self) if path else None
-        added = None
         if request.cell_id is None and request.legacy and model is not None:
             cells = await model.code_cells()
-            request.cell_id = added = match_cell(cells, request.code, _defined_names)
-        if request.cell_id is None:
-            return None
-        self.sent_code[request.cell_id] = (request.code, time.time())
-        if model is not None and not request.opt_out and self.mode != LAZY:
-            await self._pull_upstream(model, request)
-        return added
+            request.cell_id = admission.cell_id = match_cell(cells, request.code, _defined_names)
+        if request.cell_id is not None:
+            self.sent_code[request.cell_id] = (request.code, time.time())
+            if model is not None and not request.opt_out and self.mode != LAZY:
+                await self._pull_upstream(model, request)
+        admission.user_expressions = agent_link.report_request(self.state.clock)
+        return admission
 
-    def on_reply(self, msg_id: str, status: str) -> None:
-        """A browser request finished; cascade once no browser request is in flight."""
+    def on_reply(self, msg_id: str, status: str, report: dict[str, Any] | None = None) -> None:
+        """A browser request finished; cascade once no browser request is in flight.
+
+        ``report``: the user expression the admission added, when the reply has it.
+        """
         request = self.state.inflight.pop(msg_id, None)
         if request is None or self.state.enabled is not True:
             return
-        self.state.replica_outdated = True
+        if not self._apply_reply_report(report):
+            self.state.replica_outdated = True
         if status != "ok":
             self.state.trigger_failed = True
         elif request.cell_id and not request.opt_out:
             self.state.triggers.append(request.cell_id)
-        self.state.pending_cascades += 1
-        self._spawn(self._after_browser_run())
+        if not self._after_run_scheduled:  # one pending after-run pass serves every reply
+            self._after_run_scheduled = True
+            self.state.pending_cascades += 1
+            self._spawn(self._after_browser_run())
+
+    def _apply_reply_report(self, report: dict[str, Any] | None) -> bool:
+        if report is None:
+            return False
+        try:
+            self.state.apply_report(agent_link.report_from_expression(report))
+        except agent_link.AgentUnavailable as error:
+            self._log.debug("cascade: no report in a browser reply: %s", error)
+            return False
+        return True
 
     def adopt(self, msg_ids: set[str]) -> None:
         """Finish, from iopub, browser requests whose websocket closed mid-run."""
@@ -243,8 +271,12 @@ class KernelRunner:
     async def _after_browser_run(self) -> None:
         try:
             async with self.state.lock:
+                self._after_run_scheduled = False  # replies from now on need a new pass
                 model = await self._model()
-                await self._refresh(await model.code_cells() if model is not None else None)
+                cells = await model.code_cells() if model is not None else None
+                order = [cell.id for cell in cells] if cells is not None else None
+                if self.state.replica_outdated or (order and order != self.state.pushed_order):
+                    await self._refresh(cells)
                 if self.state.inflight:
                     return  # the last reply of a batch ("Run All") cascades once
                 triggers, failed = list(self.state.triggers), self.state.trigger_failed

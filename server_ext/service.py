@@ -12,7 +12,7 @@ from typing import Any
 from jupyter_core.utils import ensure_async
 
 from .config import Cascade
-from .notebook import NotebookModel, PendingOutputs, SavedFile, SharedDocument
+from .notebook import NotebookModel, PendingOutputs, SavedCells, SavedFile, SharedDocument
 from .persistence import METADATA_KEY, graph_metadata
 from .runner import KernelRunner
 
@@ -27,6 +27,7 @@ class CascadeService:
         self.config = config
         self.log = log
         self.pending = PendingOutputs()
+        self.saved = SavedCells(serverapp.contents_manager)
         self.runners: dict[str, KernelRunner] = {}
         #: notebook path → kernel id, as last seen in the session table
         self.kernel_of_path: dict[str, str] = {}
@@ -84,9 +85,7 @@ class CascadeService:
             if document is not None:
                 return SharedDocument(path, document)
         sent = runner.sent_code if runner is not None else {}
-        return SavedFile(
-            path, self.serverapp.contents_manager, self.pending, sent, self.config.autosave
-        )
+        return SavedFile(path, self.saved, self.pending, sent, self.config.autosave)
 
     def pre_save_hook(self, model: dict[str, Any], path: str, **_: Any) -> None:
         """On every notebook save: merge cascaded outputs (RTC off), persist the graph.

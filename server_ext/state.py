@@ -62,7 +62,10 @@ class KernelState:
         self.kernel_mode = report.get("mode")  # type: ignore[assignment]
         self.kernel_direction = report.get("direction")  # type: ignore[assignment]
         for data in report.get("cells", []):  # type: ignore[attr-defined]
-            self.graph.put(CellRecord.from_json(data))
+            record = CellRecord.from_json(data)
+            known = self.graph.records.get(record.cell_id)
+            if known is None or known.ts <= record.ts:  # reports can arrive out of order
+                self.graph.put(record)
         for cell_id in report.get("deleted", []):  # type: ignore[attr-defined]
             self.graph.remove(str(cell_id))
         self.clock = max(self.clock, int(report["clock"]))  # type: ignore[call-overload]

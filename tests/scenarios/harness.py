@@ -131,7 +131,10 @@ class Session:
         self.shown: dict[int, Shown] = {}
         self.client: BrowserClient | None = None
         self.session_id: str | None = None
+        self.kernel_id: str | None = None
         self.counts: dict[str, int | None] = {}
+        #: what the session was doing, for the report of a session that broke off
+        self.doing = "opening the notebook"
 
     async def _put(self, path: str, model: dict[str, Any]) -> None:
         await self.server.fetch("api", "contents", path, method="PUT", body=json.dumps(model))
@@ -143,6 +146,7 @@ class Session:
         response = await self.server.fetch("api", "sessions", method="POST", body=json.dumps(body))
         session = json.loads(response.body)
         self.session_id = session["id"]
+        self.kernel_id = session["kernel"]["id"]
         self.client = await BrowserClient.connect(
             self.server.ws_fetch, session["kernel"]["id"], "v1"
         )
@@ -168,8 +172,11 @@ class Session:
         mark = len(client.messages)
         msg = client.execute_message(self.sources[index], self.ids[index])
         client.send(msg)
+        self.doing = f"waiting for the reply to a run of cell {index} ({msg['header']['msg_id']})"
         await client.finish(msg["header"]["msg_id"])
+        self.doing = f"waiting for the cascade after cell {index} to settle"
         graph = await self._settled()
+        self.doing = f"waiting for iopub to show the cascade after cell {index}"
         runs = await self._cascaded_runs(mark, graph)
         by_count = {c["execution_count"]: c["index"] for c in graph["cells"]}
         by_code: dict[str, list[int]] = {}
@@ -249,9 +256,9 @@ async def _news(client: BrowserClient, timeout: float) -> None:
     await client.wait_for(lambda _: len(client.messages) > known, timeout=timeout)
 
 
-async def play(server: ScenarioServer, scenario: Scenario) -> tuple[set[int], list[str], dict]:
+async def play(session: Session) -> tuple[set[int], list[str], dict]:
     """Run the scenario's session; returns the last step's cascade and what cells show."""
-    session = Session(server, scenario)
+    scenario = session.scenario
     await session.open()
     try:
         if scenario.run_all:
@@ -305,11 +312,14 @@ class Runner:
                 self.pool, restart_and_run_all, scenario.final_sources(), self.server.env
             )
             crashed = None
+            session = Session(self.server, scenario)
             try:
-                reran, unmatched, shown = await play(self.server, scenario)
+                reran, unmatched, shown = await play(session)
             except Exception as error:  # report it with the others, keep playing the table
                 reran, unmatched, shown = set(), [], {}
-                crashed = f"{type(error).__name__}: {error}"
+                crashed = f"{type(error).__name__}: {error} while {session.doing}\n" + (
+                    self.server.log_about(session.kernel_id, session.path)
+                )
             outcome = Outcome(scenario, reran, shown, await oracle, unmatched)
             outcome.seconds = time.monotonic() - started
             outcome.crashed = crashed

@@ -95,6 +95,7 @@ class ScenarioServer:
             *("-m", "jupyter_server", "--allow-root", "--no-browser"),
             *("--ServerApp.ip=127.0.0.1", "--ServerApp.port=0", "--ServerApp.port_retries=0"),
             f"--ServerApp.root_dir={self.root}",
+            "--ServerApp.log_level=DEBUG",  # a scenario that breaks off reports the traffic
         ]
         log = open(self.base / "server.log", "wb")  # noqa: SIM115 (lives with the process)
         self._proc = subprocess.Popen(
@@ -131,6 +132,17 @@ class ScenarioServer:
     def log(self) -> str:
         path = self.base / "server.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def log_about(self, *keys: str | None, lines: int = 80) -> str:
+        """The server's log lines naming any of ``keys``, or warnings and errors (the last few)."""
+        wanted = [key for key in keys if key]
+        relevant = [
+            line
+            for line in self.log().splitlines()
+            if any(key in line for key in wanted) or line[:3] in ("[W ", "[E ", "[C ")
+            or line.startswith(("Traceback", "  ", "    "))
+        ]
+        return "server log:\n" + "\n".join(relevant[-lines:])
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

@@ -59,27 +59,55 @@ def test_other_messages_and_channels_are_not_execute_requests() -> None:
     assert codec.read_execute_request(legacy_frame(execute_msg(), "stdin"), None) is None
 
 
-def test_with_metadata_adds_cell_id_in_both_formats() -> None:
+def test_with_changes_adds_cell_id_in_both_formats() -> None:
     msg = execute_msg("z = 3")
     for frame, protocol in ((v1_frame(msg), codec.V1_PROTOCOL), (legacy_frame(msg), None)):
-        rewritten = codec.with_metadata(frame, protocol, {"cellId": "c1"})
+        rewritten = codec.with_changes(frame, protocol, {"cellId": "c1"})
         request = codec.read_execute_request(rewritten, protocol)
         assert request is not None and request.metadata == {"cellId": "c1"}
         assert request.code == "z = 3"
+
+
+def test_with_changes_adds_user_expressions_and_keeps_the_browsers_own() -> None:
+    msg = execute_msg("z = 3")
+    msg["content"]["user_expressions"] = {"mine": "1 + 1"}
+    for frame, protocol in ((v1_frame(msg), codec.V1_PROTOCOL), (legacy_frame(msg), None)):
+        rewritten = codec.with_changes(frame, protocol, user_expressions={"theirs": "2"})
+        content = (
+            json.loads(codec._v1_parts(rewritten)[1][3])  # type: ignore[arg-type,index]
+            if protocol
+            else json.loads(rewritten)["content"]
+        )
+        assert content["user_expressions"] == {"mine": "1 + 1", "theirs": "2"}
+        assert content["code"] == "z = 3"
+
+
+def test_replies_carry_the_report_that_rode_on_the_request() -> None:
+    report = {"status": "ok", "data": {"text/plain": "'{}'"}, "metadata": {}}
+    content = {"status": "ok", "user_expressions": {codec.REPORT_KEY: report}}
+    parent = execute_msg()
+    reply = SESSION.msg("execute_reply", content, parent=parent)
+    text = json.dumps({**reply, "channel": "shell"}, default=str)
+    parsed = codec.read_json_reply(text)
+    assert parsed is not None and parsed.report == report
+    assert parsed.parent_msg_id == parent["header"]["msg_id"]
+    plain = SESSION.msg("execute_reply", {"status": "ok"}, parent=parent)
+    parsed = codec.read_json_reply(json.dumps({**plain, "channel": "shell"}, default=str))
+    assert parsed is not None and parsed.report is None
 
 
 @given(st.binary(max_size=300))
 def test_random_bytes_never_raise(frame: bytes) -> None:
     for protocol in (codec.V1_PROTOCOL, None):
         codec.read_execute_request(frame, protocol)
-        assert codec.with_metadata(frame, protocol, {"cellId": "x"}) is not None
+        assert codec.with_changes(frame, protocol, {"cellId": "x"}) is not None
 
 
 @given(st.text(max_size=300))
 def test_random_text_never_raises(frame: str) -> None:
     for protocol in (codec.V1_PROTOCOL, None):
         codec.read_execute_request(frame, protocol)
-        codec.with_metadata(frame, protocol, {"cellId": "x"})
+        codec.with_changes(frame, protocol, {"cellId": "x"})
 
 
 @given(st.integers(min_value=0, max_value=2**64 - 1), st.binary(max_size=64))
@@ -98,7 +126,7 @@ def test_v1_frames_with_lying_offsets_never_raise(count: int, rest: bytes) -> No
 def test_json_of_any_shape_never_raises(value: object) -> None:
     frame = json.dumps(value)
     codec.read_execute_request(frame, None)
-    codec.with_metadata(frame, None, {"cellId": "x"})
+    codec.with_changes(frame, None, {"cellId": "x"})
 
 
 def test_well_formed_frames_in_both_formats() -> None:
