@@ -122,6 +122,35 @@ class KernelChannel:
         on_sent: Callable[[str], None] | None = None,
     ) -> dict[str, Any]:
         """Run ``code``; return the execute_reply content once all its output arrived."""
+        reply, outputs_done = await self.submit(
+            code,
+            silent=silent,
+            store_history=store_history,
+            user_expressions=user_expressions,
+            metadata=metadata,
+            on_iopub=on_iopub,
+            on_sent=on_sent,
+        )
+        await outputs_done
+        return reply
+
+    async def submit(
+        self,
+        code: str,
+        *,
+        silent: bool = False,
+        store_history: bool = True,
+        user_expressions: dict[str, str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        on_iopub: IopubHandler | None = None,
+        on_sent: Callable[[str], None] | None = None,
+    ) -> tuple[dict[str, Any], asyncio.Future[None]]:
+        """Run ``code``; return its reply, and a future done once all its output arrived.
+
+        The reply comes before the kernel's last outputs and idle status: a
+        caller that only needs the reply can send its next request meanwhile,
+        so the kernel does not sit idle between two cascaded cells.
+        """
         await self.ensure_started()
         content = {
             "code": code,
@@ -140,10 +169,17 @@ class KernelChannel:
             if on_sent is not None:
                 on_sent(msg_id)
             reply = await pending.reply
-            await pending.idle.wait()
-            return reply
-        finally:
+        except BaseException:
             self._pending.pop(msg_id, None)
+            raise
+
+        async def outputs_done() -> None:
+            try:
+                await pending.idle.wait()
+            finally:
+                self._pending.pop(msg_id, None)
+
+        return reply, asyncio.ensure_future(outputs_done())
 
     def watch(self, msg_id: str, on_done: Callable[[str], None]) -> None:
         """Call ``on_done(status)`` when someone else's request finishes, seen on iopub.

@@ -88,6 +88,8 @@ class KernelRunner:
         self._agent: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._after_run_scheduled = False
+        #: tasks writing the outputs of cascaded cells whose replies came
+        self._writing: list[asyncio.Future[None]] = []
         self._moved_widgets = Debouncer(lambda ids: self._spawn(self._after_widget_moves(ids)))
         # The kernel's own restarter (a crashed kernel) emits no REST event.
         with contextlib.suppress(Exception):  # gateway kernels have no local restarter
@@ -306,17 +308,21 @@ class KernelRunner:
         The graph persisted in the notebook's metadata knows what an earlier
         kernel saw at run time; otherwise the source is analysed here.
         """
-        persisted = persisted_effects(metadata, cells) if metadata else {}
+        records = self.state.graph.records
+        unknown = [
+            cell
+            for cell in cells
+            if (record := records.get(cell.id)) is None or record.code != cell.source
+        ]
+        if not unknown:
+            return {}
+        persisted = persisted_effects(metadata, unknown) if metadata else {}
         predicted = {}
         summaries = None
-        for cell in cells:
-            record = self.state.graph.records.get(cell.id)
-            if record is None or record.code != cell.source:
-                if cell.id not in persisted and summaries is None:
-                    summaries = notebook_summaries(c.source for c in cells)
-                predicted[cell.id] = persisted.get(cell.id) or predict_effects(
-                    cell.source, summaries
-                )
+        for cell in unknown:
+            if cell.id not in persisted and summaries is None:
+                summaries = notebook_summaries(c.source for c in cells)
+            predicted[cell.id] = persisted.get(cell.id) or predict_effects(cell.source, summaries)
         return predicted
 
     async def _pull_upstream(self, model: NotebookModel, request: BrowserRequest) -> None:
@@ -359,6 +365,7 @@ class KernelRunner:
                 if not await self._run_cell(model, cell, trigger):
                     break
         finally:
+            await self._written()
             model.mark_queued(self.state.queued, False)
             self.state.queued = []
 
@@ -395,11 +402,17 @@ class KernelRunner:
             else:
                 self.state.triggers[:0] = triggers  # a browser request came in: resume later
         finally:
+            await self._written()
             model.mark_queued(self.state.queued, False)
             self.state.queued = []
 
     async def _run_cell(self, model: NotebookModel, cell: NotebookCell, trigger: str) -> bool:
-        """Run one cell as the user would; True when it succeeded."""
+        """Run one cell as the user would; True when it succeeded.
+
+        Returns at the reply, which carries the agent's report: the cascade can
+        send the next cell while this one's last outputs arrive. Those are
+        written by a task the cascade awaits before it ends (:meth:`_written`).
+        """
         if cell.id in self.state.queued:
             self.state.queued.remove(cell.id)
         self.state.running = cell.id
@@ -411,21 +424,44 @@ class KernelRunner:
 
         model.start_run(cell.id)
         try:
-            reply = await self.channel.execute(
+            reply, outputs_done = await self.channel.submit(
                 cell.source,
                 metadata={"cellId": cell.id, "cascade": {"trigger": trigger}},
                 user_expressions=agent_link.report_request(self.state.clock),
                 on_iopub=on_iopub,
             )
-        finally:
+        except BaseException:
             self.state.running = None
-        count = reply.get("execution_count", collector.execution_count)
-        model.finish_run(cell.id, cell.source, collector.nbformat_outputs(), count)
+            raise
+        self._writing.append(
+            asyncio.ensure_future(self._write_outputs(model, cell, collector, reply, outputs_done))
+        )
         if reply.get("status") == "ok":
             self.state.apply_report(agent_link.read_report(reply))
             return True
         await self._refresh()
         return False
+
+    async def _write_outputs(
+        self,
+        model: NotebookModel,
+        cell: NotebookCell,
+        collector: OutputCollector,
+        reply: dict[str, Any],
+        outputs_done: Awaitable[None],
+    ) -> None:
+        await outputs_done
+        if self.state.running == cell.id:
+            self.state.running = None
+        count = reply.get("execution_count", collector.execution_count)
+        model.finish_run(cell.id, cell.source, collector.nbformat_outputs(), count)
+
+    async def _written(self) -> None:
+        """Until every cascaded cell's outputs are in the notebook."""
+        writing, self._writing = self._writing, []
+        for result in await asyncio.gather(*writing, return_exceptions=True):
+            if isinstance(result, Exception):
+                self._log.warning("cascade: writing outputs failed: %s", result)
 
     async def close(self) -> None:
         for event, callback in (("restart", self.on_restart), ("dead", self.on_death)):

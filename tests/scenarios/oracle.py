@@ -8,7 +8,6 @@ answer; a scenario compares only the cells that ran in its session.
 from __future__ import annotations
 
 import queue
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -55,13 +54,19 @@ def restart_and_run_all(
 ) -> list[Shown]:
     """What each cell shows when a fresh kernel runs ``sources`` in order."""
     with tempfile.TemporaryDirectory(prefix="cascade-oracle-") as cwd:
-        manager = KernelManager(kernel_name="python3")
-        quiet = subprocess.DEVNULL  # the kernel's own start-up warnings are not ours to show
-        manager.start_kernel(env=env, cwd=str(Path(cwd)), stdout=quiet, stderr=quiet)
+        # IPC sockets in our own folder: TCP ports picked "free" here can be taken
+        # by the server's kernels, started at the same time in another process.
+        manager = KernelManager(kernel_name="python3", transport="ipc", ip=f"{cwd}/kernel")
+        log = Path(cwd) / "kernel.log"
+        with log.open("wb") as output:
+            manager.start_kernel(env=env, cwd=cwd, stdout=output, stderr=output)
         client = manager.client()
         client.start_channels()
         try:
-            client.wait_for_ready(timeout=timeout)
+            try:
+                client.wait_for_ready(timeout=timeout)
+            except RuntimeError as error:
+                raise RuntimeError(f"{error}; the oracle kernel said:\n{log.read_text()}") from None
             deadline = time.monotonic() + timeout
             shown = []
             for source in sources:
