@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 from jupyter_core.utils import ensure_async
+from jupyter_server_ydoc.utils import encode_file_path, room_id_from_encoded_path
 
 from .config import Cascade
 from .notebook import NotebookModel, PendingOutputs, SavedCells, SavedFile, SharedDocument
@@ -28,6 +29,8 @@ class CascadeService:
         self.log = log
         self.pending = PendingOutputs()
         self.saved = SavedCells(serverapp.contents_manager)
+        #: notebook path → collaboration room id, as last found
+        self._room_of_path: dict[str, str] = {}
         self.runners: dict[str, KernelRunner] = {}
         #: notebook path → kernel id, as last seen in the session table
         self.kernel_of_path: dict[str, str] = {}
@@ -73,19 +76,43 @@ class CascadeService:
 
     async def open_model(self, path: str, runner: KernelRunner | None) -> NotebookModel:
         """The live shared document when a room is open, else the saved file."""
-        collaboration = self._collaboration()
-        if collaboration is not None:
-            try:
-                document = await collaboration.get_document(
-                    path=path, content_type="notebook", file_format="json", copy=False
-                )
-            except Exception:
-                self.log.debug("cascade: no shared document for %s", path, exc_info=True)
-                document = None
-            if document is not None:
-                return SharedDocument(path, document)
+        document = await self._shared_document(path)
+        if document is not None:
+            return SharedDocument(path, document)
         sent = runner.sent_code if runner is not None else {}
         return SavedFile(path, self.saved, self.pending, sent, self.config.autosave)
+
+    async def _shared_document(self, path: str) -> Any:
+        """The notebook's live YNotebook, if a collaboration room holds it.
+
+        Asked on every run, so the common answers are cheap: no room at all
+        (nbclassic, scripts), or the room found last time for this path.
+        """
+        collaboration = self._collaboration()
+        if collaboration is None:
+            return None
+        rooms = getattr(getattr(collaboration, "ywebsocket_server", None), "rooms", None)
+        try:
+            if rooms is None:  # another jupyter-collaboration: ask it the long way
+                return await collaboration.get_document(
+                    path=path, content_type="notebook", file_format="json", copy=False
+                )
+            if not rooms:
+                return None
+            room = self._room_of_path.get(path)
+            if room is None or room not in rooms:
+                room = self._room_of_path[path] = self._room_id(path)
+            if room not in rooms:
+                return None
+            return await collaboration.get_document(room_id=room, copy=False)
+        except Exception:
+            self.log.debug("cascade: no shared document for %s", path, exc_info=True)
+            return None
+
+    def _room_id(self, path: str) -> str:
+        """The collaboration room of a notebook, named as jupyter-collaboration names it."""
+        file_id = self.serverapp.web_app.settings["file_id_manager"].index(path)
+        return str(room_id_from_encoded_path(encode_file_path("json", "notebook", file_id)))
 
     def pre_save_hook(self, model: dict[str, Any], path: str, **_: Any) -> None:
         """On every notebook save: merge cascaded outputs (RTC off), persist the graph.
