@@ -139,7 +139,8 @@ class ScenarioServer:
         relevant = [
             line
             for line in self.log().splitlines()
-            if any(key in line for key in wanted) or line[:3] in ("[W ", "[E ", "[C ")
+            if any(key in line for key in wanted)
+            or line[:3] in ("[W ", "[E ", "[C ")
             or line.startswith(("Traceback", "  ", "    "))
         ]
         return "server log:\n" + "\n".join(relevant[-lines:])
