@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+from .identities import user_names
 from .paths import expr_path
 
 _MISSING = object()
@@ -318,8 +319,9 @@ class Callables:
 
     def _index(self) -> dict[int, list[str]]:
         found: dict[int, list[str]] = {}
-        for name, value in list(self.namespace.items()):
-            if _is(value, types.FunctionType) and not name.startswith("_"):
+        for name in user_names(self.namespace):
+            value = self.namespace[name]
+            if _is(value, types.FunctionType):
                 found.setdefault(id(value), []).append(name)
         return found
 

@@ -1,0 +1,52 @@
+"""Rebinds seen by identity: what the agent adds to a run's defines whatever the analysis saw."""
+
+from __future__ import annotations
+
+from kernel_agent.identities import UserNames, identities, rebound, user_names
+
+
+def test_user_names_skip_ipython_history_and_private_names() -> None:
+    namespace = {"x": 1, "_i3": "x = 1", "_": None, "Out": {}, "In": [], "df": object()}
+    assert user_names(namespace) == ["x", "df"]
+
+
+def test_non_string_keys_are_ignored_not_fatal() -> None:
+    namespace = {"x": 1, 7: "seven", "y": 2}
+    assert user_names(namespace) == ["x", "y"]
+
+
+def test_rebound_sees_new_removed_and_rebound_names_not_mutations() -> None:
+    items = [1, 2]
+    namespace: dict[object, object] = {"keep": "same", "items": items, "gone": 3, "moved": 4.5}
+    before = identities(namespace)
+    items.append(3)  # same object: a mutation, not a rebind
+    del namespace["gone"]
+    namespace["moved"] = 9.5
+    namespace["new"] = "fresh"
+    namespace["_i9"] = "history"
+    assert rebound(before, identities(namespace)) == {"gone", "moved", "new"}
+
+
+def test_nothing_rebound_in_a_large_namespace() -> None:
+    namespace: dict[object, object] = {f"_i{n}": str(n) for n in range(5000)}
+    namespace.update({f"v{n}": [n] for n in range(500)})
+    before = identities(namespace)
+    assert len(before) == 500
+    assert rebound(before, identities(namespace)) == set()
+
+
+def test_user_names_follow_additions_deletions_and_reinsertions() -> None:
+    names = UserNames()
+    namespace: dict[object, object] = {"a": 1, "_i1": "", "b": 2}
+    assert names(namespace) == ["a", "b"]
+    namespace["_i2"] = ""
+    namespace["c"] = 3
+    assert names(namespace) == ["a", "b", "c"]
+    del namespace["a"]
+    assert names(namespace) == ["b", "c"]
+    namespace["a"] = 4  # back, now at the end
+    assert names(namespace) == ["b", "c", "a"]
+    namespace.clear()
+    namespace["z"] = 0
+    assert names(namespace) == ["z"]
+    assert rebound(identities(namespace, names(namespace)), identities(namespace)) == set()
