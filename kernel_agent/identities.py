@@ -60,11 +60,10 @@ def identities(namespace: Mapping[str, Any], names: list[str] | None = None) -> 
     """``id()`` of every user global (``names``, when the caller knows them), to compare."""
     if names is None:
         names = user_names(namespace)
-    return dict(zip(names, map(id, map(namespace.__getitem__, names))))
+    return dict(zip(names, map(id, map(namespace.__getitem__, names))))  # noqa: B905 (3.9)
 
 
 def rebound(before: Mapping[str, int], after: Mapping[str, int]) -> set[str]:
     """Names added, removed or bound to another object between two snapshots."""
     changed = {name for name, _ in after.items() - before.items()}
     return changed | (before.keys() - after.keys())
-
