@@ -12,11 +12,11 @@ semantics are DESIGN §2, reactive mode.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from .graph import ANY_PATH, Graph
-from .paths import overlaps, root
+from .graph import ANY_PATH, DefinerIndex, Graph
+from .paths import overlaps
 
 FRESH, STALE, DIRTY, ERROR, NEVER_RUN = "fresh", "stale", "dirty", "error", "never_run"
 IN_ORDER, ANY_ORDER = "in_order", "any_order"
@@ -72,29 +72,21 @@ def _reads_from(reader: Effects, writer: Effects) -> bool:
 
 
 class _Writers:
-    """Cells indexed by the root names they define: finds who a reader reads from
-    without comparing it to every cell (planning stays near-linear)."""
+    """Cells indexed by the paths they define (root name and first component):
+    finds who a reader reads from without comparing it to every cell, nor a
+    reader of ``d['a']`` to every writer of ``d[...]`` (planning stays near-linear)."""
 
     def __init__(self, effects: Mapping[str, Effects]) -> None:
         self._effects = effects
-        self._by_root: dict[str, list[str]] = {}
-        self._wildcard: list[str] = []
+        self._index = DefinerIndex()
 
     def add(self, cell_id: str) -> None:
-        defines = self._effects[cell_id].defines
-        if ANY_PATH in defines:
-            self._wildcard.append(cell_id)
-        for root_name in {root(path) for path in defines if path != ANY_PATH}:
-            self._by_root.setdefault(root_name, []).append(cell_id)
+        self._index.add(cell_id, self._effects[cell_id].defines)
 
     def read_by(self, reader_id: str) -> set[str]:
         """The indexed cells ``reader_id`` reads from (overlap rule), itself excluded."""
         reader = self._effects[reader_id]
-        if ANY_PATH in reader.uses:
-            candidates = {c for ids in self._by_root.values() for c in ids}
-        else:
-            candidates = {c for u in reader.uses for c in self._by_root.get(root(u), ())}
-        candidates.update(self._wildcard)
+        candidates = self._index.candidates(reader.uses)
         candidates.discard(reader_id)
         return {c for c in candidates if _reads_from(reader, self._effects[c])}
 
@@ -173,13 +165,38 @@ def plan_downstream(
     return planned
 
 
+class _Positions(Mapping[str, int]):
+    """Notebook position by cell id, built on first use: a cascade step that finds
+    a stale cell right away does not pay for a map of the whole notebook."""
+
+    def __init__(self, cells: Sequence[NotebookCell]) -> None:
+        self._cells = cells
+        self._map: dict[str, int] | None = None
+
+    def _built(self) -> dict[str, int]:
+        if self._map is None:
+            self._map = {cell.id: i for i, cell in enumerate(self._cells)}
+        return self._map
+
+    def __getitem__(self, cell_id: str) -> int:
+        return self._built()[cell_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._built())
+
+    def __len__(self) -> int:
+        return len(self._built())
+
+
 def next_downstream(
     graph: Graph, cells: Sequence[NotebookCell], after: int, done: set[str]
 ) -> str | None:
     """The first cell below position ``after`` that must run now and has not run yet:
     stale, or re-binding a path a cell above it just redefined."""
-    position = {cell.id: i for i, cell in enumerate(cells)}
-    for cell in cells[after + 1 :]:
+    position = _Positions(cells)
+    start, stop, _ = slice(after + 1, None).indices(len(cells))  # as cells[after + 1 :]
+    for i in range(start, stop):
+        cell = cells[i]
         if cell.id in done or cell.id not in graph.records:
             continue
         if graph.is_stale(cell.id) or graph.overwritten_from_above(cell.id, position):

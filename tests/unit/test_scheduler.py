@@ -82,6 +82,21 @@ STALE_CASES = [
         {"b"},
     ),
     StaleCase(
+        "sibling dict keys do not overlap, an attribute is the str key",
+        [
+            Run("b", uses={"d['a']"}),
+            Run("c", uses={"d['b']"}),
+            Run("e", uses={"d"}),
+            Run("w", defines={"d.a"}),
+        ],
+        {"b", "e"},
+    ),
+    StaleCase(
+        "a negative index may be any index",
+        [Run("b", uses={"x[3]"}), Run("c", uses={"x[-2]"}), Run("w", defines={"x[-1]"})],
+        {"b", "c"},
+    ),
+    StaleCase(
         "own redefinition is not staleness",
         [Run("a", uses={"x"}, defines={"x"}), Run("a", uses={"x"}, defines={"x"})],
         set(),
@@ -151,6 +166,19 @@ DOWN_CASES = [
         ("a", "b", "c"),
         "a",
         ["c"],
+    ),
+    DownCase(
+        "precision: other dict key, through a chain",
+        [
+            Run("a", defines={"d['k1']"}),
+            Run("b", {"d['k2']"}, {"y"}),
+            Run("c", {"d['k1']"}, {"z"}),
+            Run("e", {"z"}),
+            Run("f", {"y"}),
+        ],
+        ("a", "b", "c", "e", "f"),
+        "a",
+        ["c", "e"],
     ),
 ]
 
