@@ -121,7 +121,9 @@ class Agent:
         uses, defines = self._closed_effects(analysis)
         # Objects this run may mutate without saying so: arguments, method
         # receivers, and globals that called functions read. Plain reads are not
-        # fingerprinted: they cannot mutate, and fingerprints cost time.
+        # fingerprinted: they cannot mutate, and fingerprints cost time. Neither
+        # are receivers of pure pandas/numpy methods (df.groupby(...).sum()):
+        # analysis decides that with the namespace as it is now, before the run.
         watched = analysis.maybe_mutated | analysis.method_receivers
         watched |= {root(path) for path in uses - analysis.uses if path != ANY_PATH}
         return _PendingRun(

@@ -26,7 +26,7 @@ from .effects import (
     calls_conservative,
     close_over_calls,
 )
-from .expressions import INPLACE_METHODS, ExpressionReader, parameters
+from .expressions import INPLACE_METHODS, READ, ExpressionReader, parameters
 
 __all__ = [
     "INPLACE_METHODS",
@@ -78,6 +78,10 @@ class _CellVisitor(ExpressionReader):
         self.visit_body(orelse)
         self.rec.certain = start
 
+    def visit_Expr(self, node: ast.Expr) -> None:
+        """An expression statement's value is only displayed (pure calls: see expressions)."""
+        self.visit_as(node.value, READ)
+
     def visit_Assign(self, node: ast.Assign) -> None:
         target = node.targets[0]
         if (
@@ -128,11 +132,11 @@ class _CellVisitor(ExpressionReader):
     visit_AsyncFor = visit_For
 
     def visit_While(self, node: ast.While) -> None:
-        self.visit(node.test)
+        self.visit_as(node.test, READ)
         self._loop(None, node.body, node.orelse)
 
     def visit_If(self, node: ast.If) -> None:
-        self.visit(node.test)
+        self.visit_as(node.test, READ)
         self._branches(node.body, node.orelse)
 
     def visit_With(self, node: ast.With | ast.AsyncWith) -> None:

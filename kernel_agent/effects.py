@@ -21,15 +21,20 @@ computed code).
 With the user's namespace at hand, a mutation through one global path also
 defines the other global paths of the same object (``b = a``; ``b[0] = 1``
 changes ``a[0]``), and maybe-mutated objects bring their aliases along to be
-fingerprinted (:mod:`.namespace`).
+fingerprinted (:mod:`.namespace`). The namespace also tells which receivers
+are pandas or numpy objects (:meth:`Recorder.data_receiver`), whose known
+non-mutating methods are plain reads (:mod:`.expressions`), and which values
+passed to those methods cannot run notebook code (:meth:`Recorder.harmless`).
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Mapping
+import sys
+import types
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, Optional, Union
 
 from .graph import ANY_PATH
 from .namespace import (
@@ -49,6 +54,32 @@ from .paths import root
 IGNORED_NAMES = frozenset(dir(builtins)) | {"get_ipython", "display", "exit", "quit"}
 #: Record path of an ``any`` record: it may touch every global.
 ANYTHING = ""
+#: Builtins that change their arguments or run code: never harmless as a callback.
+UNSAFE_BUILTINS = frozenset(
+    {
+        *("setattr", "delattr", "exec", "eval", "compile", "globals", "locals", "vars"),
+        *("__import__", "breakpoint", "input", "open", "exit", "quit", "help", "next"),
+    }
+)
+#: numpy and pandas functions that return new data and never change their arguments
+#: (without ``out=``), so passing one as a callback (``df.agg(np.mean)``) is harmless.
+SAFE_LIBRARY_FUNCTIONS = frozenset(
+    {
+        *("sum", "mean", "median", "min", "max", "std", "var", "prod", "amin", "amax"),
+        *("nansum", "nanmean", "nanmedian", "nanmin", "nanmax", "nanstd", "nanvar"),
+        *("count_nonzero", "ptp", "percentile", "quantile", "any", "all", "size", "sort"),
+        *("abs", "absolute", "sqrt", "square", "exp", "log", "log1p", "log2", "log10"),
+        *("floor", "ceil", "round", "around", "sign", "unique", "cumsum", "cumprod"),
+        *("to_numeric", "to_datetime", "to_timedelta", "isna", "isnull", "notna", "notnull"),
+    }
+)
+#: Type modules whose non-callable instances are harmless arguments (dtypes, dates, axes).
+_HARMLESS_MODULES = ("numpy", "pandas", "datetime", "decimal", "fractions", "matplotlib")
+#: Containers scanned for callables up to this many items (and two levels deep).
+_HARMLESS_SCAN = 1000
+#: One step of a receiver's path: ``.attr``, ``[key]`` with a constant key, or None
+#: for a computed key (``df[mask]``).
+Step = Optional[str]  # noqa: UP045 (a runtime alias: Python 3.9)
 
 
 @dataclass
@@ -286,6 +317,37 @@ class Recorder:
         else:
             target.add(path)
 
+    def data_receiver(self, name: str, steps: Sequence[Step]) -> tuple[str, bool] | None:
+        """What the global ``name`` followed by ``steps`` is before this run, if it is a
+        pandas or numpy object: its kind (see :func:`data_object`) and whether it may hold
+        Python objects. None when unknown, or not a global at this point of the cell."""
+        if self.namespace is None or not self._global_here(name):
+            return None
+        try:
+            return data_object(name, steps, self.namespace)
+        except Exception:  # odd objects: not known to be data
+            return None
+
+    def harmless(self, name: str, steps: Sequence[Step]) -> bool:
+        """Whether the value of a global, passed to a pandas or numpy method, cannot run
+        notebook code: data, or builtins and numpy/pandas functions that only read."""
+        if self.namespace is None or not self._global_here(name):
+            return False
+        try:
+            if data_object(name, steps, self.namespace) is not None:
+                return True
+            if None in steps:
+                return False
+            return _harmless_value(resolve([name, *steps], self.namespace), 0)  # type: ignore[list-item]
+        except Exception:
+            return False
+
+    def _global_here(self, name: str) -> bool:
+        """A module-level name the cell has not rebound so far: the namespace knows it."""
+        if name in self.rebound:
+            return False
+        return not any(isinstance(frame, Scope) or name in frame for frame in self.frames)
+
     def is_builtin(self, name: str) -> bool:
         namespace = self.namespace
         return name in IGNORED_NAMES and (namespace is None or name not in namespace)
@@ -340,3 +402,172 @@ class Recorder:
         self.emit("mut", path)
         if whole and not self.frames and self.cond == 0:
             self.certain.add(path)
+
+
+# -- pandas and numpy objects -------------------------------------------------------------
+
+
+def data_kind(value: object) -> str | None:
+    """``frame``, ``series``, ``index`` or ``array`` for pandas' and numpy's own types
+    (exact types: a subclass may override any method), else None."""
+    kind = type(value)
+    numpy = _library("numpy")
+    if numpy is not None and kind is numpy.get("ndarray"):
+        return "array"
+    pandas = _library("pandas")
+    if pandas is None:
+        return None
+    if kind is pandas.get("DataFrame"):
+        return "frame"
+    if kind is pandas.get("Series"):
+        return "series"
+    index = pandas.get("Index")
+    if isinstance(index, type) and issubclass(kind, index):
+        return "index" if kind.__module__.startswith("pandas.") else None
+    return None
+
+
+def data_object(
+    name: str, steps: Sequence[Step], namespace: Mapping[str, object]
+) -> tuple[str, bool] | None:
+    """The kind of object ``name`` + ``steps`` reaches, if it is pandas/numpy data, and
+    whether that data may hold Python objects (object dtype: elements shared by copies).
+
+    Plain attributes and items lead to the object (``cfg.df``, ``frames['a']``);
+    from there the steps are followed by what pandas and numpy return, without
+    running anything: a frame's column (``df['a']``, ``df.a``, ``df[mask]``) is
+    pandas data, ``.T``, ``.values``, ``.index``, ``.loc[...]``, the ``.str`` and
+    ``.dt`` accessors keep to data; elements count only where the dtype is not
+    ``object``. Anything else is unknown (None).
+    """
+    parts = [name]
+    value = namespace.get(name)
+    kind = data_kind(value)
+    index = 0
+    while kind is None:  # through plain attributes and items to the data object
+        if index == len(steps) or steps[index] is None:
+            return None
+        parts.append(steps[index])  # type: ignore[arg-type]
+        index += 1
+        value = resolve(parts, namespace)
+        kind = data_kind(value)
+    objects = _holds_objects(value, kind)
+    concrete: object = value
+    for step in steps[index:]:
+        kind = _data_step(kind, step, objects, concrete)
+        if kind is None:
+            return None
+        concrete = None
+    return kind, objects
+
+
+#: Attributes of pandas and numpy objects that are data again, by the kind they give.
+_DATA_ATTRIBUTES = {
+    "frame": {"T": "frame", "values": "array", "index": "index", "columns": "index"},
+    "series": {"T": "series", "values": "array", "index": "index"},
+    "pandas": {"T": "pandas", "values": "array", "index": "index"},
+    "index": {"T": "index", "values": "array", "str": "accessor", "dt": "accessor"},
+    "array": {"T": "array", "real": "array", "imag": "array"},
+}
+for _kind in ("frame", "series", "pandas"):
+    _DATA_ATTRIBUTES[_kind].update(loc="indexer", iloc="indexer", at="indexer", iat="indexer")
+for _kind in ("series", "pandas"):
+    _DATA_ATTRIBUTES[_kind].update(str="accessor", dt="accessor", cat="accessor")
+
+
+def _data_step(kind: str, step: Step, objects: bool, concrete: object) -> str | None:
+    """The kind one more step from a ``kind`` object gives, or None when unknown."""
+    if step is None or step.startswith("["):  # an item: columns of a frame, else elements
+        if kind == "frame":
+            return "pandas"
+        if kind in ("accessor", "value"):
+            return None
+        return None if objects else ("array" if kind == "array" else "value")
+    attribute = step[1:]
+    known = _DATA_ATTRIBUTES.get(kind, {}).get(attribute)
+    if concrete is not None and attribute in _instance_attributes(concrete):
+        return None  # set on this object by the user: anything
+    if known is not None:
+        return known
+    if kind in ("frame", "series", "pandas") and not _class_defines(kind, attribute):
+        # pandas' __getattr__: a frame's column, or a series' element by label
+        return "pandas" if kind == "frame" else (None if objects else "value")
+    return None
+
+
+def _class_defines(kind: str, attribute: str) -> bool:
+    pandas = _library("pandas") or {}
+    names = ["DataFrame"] if kind == "frame" else ["Series"]
+    if kind == "pandas":
+        names = ["DataFrame", "Series"]
+    for name in names:
+        cls = pandas.get(name)
+        if not isinstance(cls, type) or any(attribute in vars(k) for k in cls.__mro__):
+            return True
+    return False
+
+
+def _holds_objects(value: Any, kind: str) -> bool:
+    if kind == "array":
+        return bool(value.dtype.hasobject)
+    if kind == "frame":
+        try:  # one dtype per block; value.dtypes builds a Series (0.1 ms)
+            dtypes = [block.dtype for block in value._mgr.blocks]
+        except AttributeError:  # another pandas layout
+            dtypes = list(value.dtypes)
+        return any(_object_dtype(dtype) for dtype in dtypes)
+    return _object_dtype(value.dtype)
+
+
+def _object_dtype(dtype: Any) -> bool:
+    """Whether elements may be mutable Python objects (str elements are immutable)."""
+    if type(dtype).__name__ == "StringDtype":
+        return False
+    return getattr(dtype, "kind", "O") == "O" or bool(getattr(dtype, "hasobject", False))
+
+
+def _instance_attributes(value: object) -> dict[str, object]:
+    try:
+        attributes = object.__getattribute__(value, "__dict__")
+    except AttributeError:
+        return {}
+    return attributes if type(attributes) is dict else {}
+
+
+def _library(name: str) -> dict[str, Any] | None:
+    """An imported library's namespace (no import, no module ``__getattr__``)."""
+    module = sys.modules.get(name)
+    return vars(module) if isinstance(module, types.ModuleType) else None
+
+
+def _harmless_value(value: Any, depth: int) -> bool:
+    """Passing ``value`` to a pandas or numpy method cannot run notebook code."""
+    kind = type(value)
+    if kind in (str, bytes, int, float, complex, bool, type(None), range, slice):
+        return True
+    if isinstance(value, types.ModuleType) or data_kind(value) is not None:
+        return True
+    if kind in (list, tuple, set, frozenset, dict):  # exact types: builtin iteration only
+        if depth >= 2 or len(value) > _HARMLESS_SCAN:
+            return False
+        items = [*value.keys(), *value.values()] if kind is dict else list(value)
+        return all(_harmless_value(item, depth + 1) for item in items)
+    if kind is types.BuiltinFunctionType:
+        name = getattr(value, "__name__", "")
+        return vars(builtins).get(name) is value and name not in UNSAFE_BUILTINS
+    if isinstance(value, type):
+        numpy = _library("numpy") or {}
+        generic = numpy.get("generic")
+        if isinstance(generic, type) and issubclass(value, generic):
+            return True  # np.float32 as a dtype
+        name = type.__getattribute__(value, "__name__")  # no metaclass hooks
+        return vars(builtins).get(name) is value and name != "type"
+    if callable(value):  # a library function, by identity (__name__ of their own types only)
+        library_type = kind is types.FunctionType or kind.__module__ == "numpy"
+        name = getattr(value, "__name__", None) if library_type else None
+        if isinstance(name, str) and name in SAFE_LIBRARY_FUNCTIONS:
+            return any(
+                (_library(library) or {}).get(name) is value for library in ("numpy", "pandas")
+            )
+        return False
+    return kind.__module__.split(".")[0] in _HARMLESS_MODULES

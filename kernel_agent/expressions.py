@@ -7,15 +7,38 @@ their receiver for certain, which arguments a call may mutate, which calls make
 a cell unanalysable, and how hidden module state (RNG seeds) and the
 namespace itself (``globals()``) are written. Calls that run code we can read
 (``exec('...')``, IPython's transformed magics) are in :mod:`.code_calls`.
+
+**Pure methods of pandas and numpy objects.** A method call makes its
+receiver *maybe mutated* (fingerprinted before and after the run), unless the
+receiver is a pandas DataFrame/Series/Index or a numpy array before the run
+(:meth:`.Recorder.data_receiver`) and the call is one of :data:`PURE_METHODS`
+in a shape that cannot change it: no ``inplace`` (unless ``False``), no
+``out=``, no ``**kwargs``, no more positional arguments than come before
+``inplace`` in any pandas version, and every argument harmless (data,
+constants, builtins, numpy reductions, lambdas that only call such things:
+never a notebook function, which may mutate what pandas passes it). Then the
+call is a plain read of the receiver.
+
+A pure method may still return a *view* of its receiver (``arr.reshape(-1)``,
+``df.head()``, ``df.T``); changing the view later changes the receiver. So
+where the result goes counts too, as a *flow*: ``READ`` (displayed, printed,
+compared, used in arithmetic: never kept), ``FRESH`` (only what a method of
+:data:`FRESH_METHODS` makes of it is kept: new data, ``df.groupby('k')['v']
+.sum()``) or ``KEEP`` (assigned, passed to a function, iterated, mutated:
+anything). A pure call is a plain read when its flow is ``READ``; or when its
+receiver holds no Python objects (copies share those) and its flow is
+``FRESH``, or it is itself a fresh method. Otherwise the receiver stays
+fingerprinted, as for any other method.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 
 from .code_calls import CodeReader, is_get_ipython
-from .effects import ANYTHING
-from .paths import expr_path, root
+from .effects import ANYTHING, UNSAFE_BUILTINS, Step
+from .paths import const_key, expr_path, root
 
 #: Methods that mutate their receiver in place (lists, dicts, sets, deques, numpy, queues).
 INPLACE_METHODS = frozenset(
@@ -24,8 +47,100 @@ INPLACE_METHODS = frozenset(
         *("update", "setdefault", "popitem", "add", "discard", "difference_update"),
         *("intersection_update", "symmetric_difference_update", "fill", "resize", "put"),
         *("itemset", "__setitem__", "__delitem__", "appendleft", "extendleft", "rotate"),
+        "setflags",
     }
 )
+#: Methods of pandas objects (also on groupby, rolling, resample objects and the
+#: ``.str``/``.dt`` accessors) and numpy arrays that never change their receiver,
+#: in the call shapes :meth:`ExpressionReader._pure_shape` admits. Plus ``to_*``.
+PURE_METHODS = frozenset(
+    {
+        # reductions and statistics
+        *("sum", "mean", "median", "min", "max", "std", "var", "sem", "prod", "product"),
+        *("count", "nunique", "quantile", "mode", "all", "any", "idxmin", "idxmax"),
+        *("argmin", "argmax", "argsort", "cumsum", "cumprod", "cummin", "cummax", "diff"),
+        *("pct_change", "rank", "corr", "corrwith", "cov", "skew", "kurt", "kurtosis"),
+        *("describe", "value_counts", "unique", "nlargest", "nsmallest", "ptp", "trace"),
+        *("size", "first", "last", "nth", "ngroup", "cumcount", "memory_usage", "info"),
+        # element-wise, comparisons
+        *("round", "clip", "abs", "isna", "isnull", "notna", "notnull", "isin"),
+        *("duplicated", "between", "equals", "eq", "ne", "lt", "gt", "le", "ge", "add"),
+        *("sub", "mul", "div", "truediv", "floordiv", "mod", "pow", "dot", "conj"),
+        # new objects from the receiver
+        *("copy", "astype", "sort_values", "sort_index", "drop", "dropna", "fillna"),
+        *("drop_duplicates", "replace", "rename", "reset_index", "set_index", "query"),
+        *("merge", "join", "where", "mask", "reindex", "shift", "sample", "interpolate"),
+        *("ffill", "bfill", "explode", "melt", "pivot", "pivot_table", "stack", "unstack"),
+        *("get_group", "infer_objects", "convert_dtypes", "select_dtypes", "filter"),
+        *("nonzero", "searchsorted", "take", "compress", "repeat", "flatten", "item"),
+        *("tolist", "tobytes", "tofile", "dump", "dumps", "plot", "hist", "boxplot"),
+        # callbacks: only with harmless arguments
+        *("apply", "agg", "aggregate", "transform", "map", "applymap"),
+        # views and grouping: the result may share the receiver's memory
+        *("head", "tail", "reshape", "ravel", "view", "transpose", "swapaxes", "squeeze"),
+        *("diagonal", "groupby", "rolling", "expanding", "ewm", "resample"),
+        # the .str and .dt accessors
+        *("lower", "upper", "title", "capitalize", "strip", "lstrip", "rstrip", "contains"),
+        *("startswith", "endswith", "split", "rsplit", "len", "extract", "extractall"),
+        *("findall", "match", "fullmatch", "slice", "zfill", "strftime", "floor", "ceil"),
+        *("normalize", "day_name", "month_name", "tz_localize", "tz_convert"),
+        "total_seconds",
+    }
+)
+#: Pure methods whose result shares no memory with the receiver and holds no
+#: reference to it (checked on pandas 2.2 without copy-on-write, and numpy): the
+#: result may be kept. Views (``head``, ``reshape``, ``T``, ``to_numpy``, a frame's
+#: ``first``/``last``), groupby objects, ``copy=False`` and ``deep=False`` are not;
+#: callbacks are fresh when each function is (``agg("sum")``, ``np.sqrt``, a
+#: lambda of arithmetic), not ``apply(lambda c: c)`` or ``agg("head")``.
+FRESH_METHODS = frozenset(
+    {
+        *("sum", "mean", "median", "min", "max", "std", "var", "sem", "prod", "product"),
+        *("count", "nunique", "quantile", "mode", "all", "any", "idxmin", "idxmax"),
+        *("argmin", "argmax", "argsort", "cumsum", "cumprod", "cummin", "cummax", "diff"),
+        *("pct_change", "rank", "corr", "corrwith", "cov", "skew", "kurt", "kurtosis"),
+        *("describe", "value_counts", "unique", "nlargest", "nsmallest", "ptp", "trace"),
+        *("size", "ngroup", "cumcount", "memory_usage", "info"),
+        *("round", "clip", "abs", "isna", "isnull", "notna", "notnull", "isin"),
+        *("duplicated", "between", "equals", "eq", "ne", "lt", "gt", "le", "ge", "add"),
+        *("sub", "mul", "div", "truediv", "floordiv", "mod", "pow", "dot", "conj"),
+        *("copy", "astype", "sort_values", "sort_index", "drop", "dropna", "fillna"),
+        *("drop_duplicates", "replace", "rename", "reset_index", "set_index", "query"),
+        *("merge", "join", "where", "mask", "reindex", "shift", "sample", "interpolate"),
+        *("ffill", "bfill", "explode", "melt", "pivot", "pivot_table"),
+        *("get_group", "nonzero", "searchsorted", "take", "compress", "repeat", "flatten"),
+        *("item", "tolist", "tobytes", "tofile", "dump", "dumps", "plot", "hist", "boxplot"),
+        *("apply", "agg", "aggregate", "transform", "map", "applymap"),
+        *("to_csv", "to_json", "to_dict", "to_list", "to_string", "to_html", "to_markdown"),
+        *("to_latex", "to_records", "to_parquet", "to_pickle", "to_excel", "to_sql"),
+        *("to_feather", "to_hdf", "to_clipboard", "to_stata", "to_xml", "to_orc"),
+        *("lower", "upper", "title", "capitalize", "strip", "lstrip", "rstrip", "contains"),
+        *("startswith", "endswith", "split", "rsplit", "len", "extract", "extractall"),
+        *("findall", "match", "fullmatch", "slice", "zfill", "strftime", "floor", "ceil"),
+        *("normalize", "day_name", "month_name", "tz_localize", "tz_convert"),
+        "total_seconds",
+    }
+)
+#: Methods taking ``inplace``, with the fewest positional arguments before it in
+#: any pandas version (DataFrame, Series or Index): more would reach it.
+_POSITIONAL_BEFORE_INPLACE = {
+    **dict.fromkeys(("query", "dropna", "drop_duplicates", "rename", "ffill", "bfill"), 1),
+    **dict.fromkeys(("sort_values", "replace", "reset_index", "where", "mask"), 2),
+    **dict.fromkeys(("sort_index", "fillna", "set_index", "clip", "interpolate"), 3),
+    "drop": 5,
+}
+#: Method calls that hand a method *name* to pandas, which calls it on the data.
+_BY_NAME = frozenset({"apply", "agg", "aggregate", "transform", "map", "applymap"})
+#: Builtins whose result never holds their arguments: a value passed is only read.
+_READING_BUILTINS = frozenset(
+    {
+        *("print", "len", "str", "repr", "int", "float", "bool", "complex", "isinstance"),
+        *("issubclass", "type", "id", "hash", "format", "display", "abs", "round", "sum"),
+        *("hasattr", "callable", "all", "any", "divmod", "pow", "ascii"),
+    }
+)
+#: Flows: what happens to the value of an expression (see the module docstring).
+READ, FRESH, KEEP = 0, 1, 2
 #: Calls after which the cell may define or use anything.
 _CONSERVATIVE_CALLS = frozenset({"exec", "eval", "globals", "locals", "__import__"})
 #: Module functions that change the module's hidden state (RNG seeds, options).
@@ -39,6 +154,21 @@ _STATE_SETTERS = frozenset(
 
 class ExpressionReader(CodeReader):
     """Visits expressions; subclasses add statements (see :mod:`.analysis`)."""
+
+    def __init__(self, namespace: Mapping[str, object] | None) -> None:
+        super().__init__(namespace)
+        #: Flows other than KEEP, by ``id`` of the expression node (the tree outlives the walk).
+        self._flows: dict[int, int] = {}
+
+    def flow(self, node: ast.AST) -> int:
+        """What becomes of the value of ``node``: READ, FRESH or KEEP (the default)."""
+        return self._flows.get(id(node), KEEP)
+
+    def visit_as(self, node: ast.AST, flow: int) -> None:
+        """Visit ``node`` whose value goes where ``flow`` says."""
+        if flow != KEEP:
+            self._flows[id(node)] = flow
+        self.visit(node)
 
     def _store(self, target: ast.expr) -> None:
         if isinstance(target, ast.Name):
@@ -92,10 +222,15 @@ class ExpressionReader(CodeReader):
             self.rec.emit("call", key)
 
     def _reference(self, node: ast.expr) -> str | None:
-        """Visit the computed parts of a reference; return its (refined) path, unread."""
+        """Visit the computed parts of a reference; return its (refined) path, unread.
+
+        Keys are only read; a base that is not a name (``f()[0]``, ``df.head().a``)
+        goes where the whole reference goes (an item of a view is a view)."""
         parts, leftovers = expr_path(node)
-        for sub in leftovers:
-            self.visit(sub)
+        flow = self.flow(node)
+        last = len(leftovers) - 1
+        for index, sub in enumerate(leftovers):
+            self.visit_as(sub, flow if parts is None and index == last else READ)
         return None if parts is None else "".join(self.rec.refine(parts))
 
     def _arguments_at_def(self, args: ast.arguments) -> None:
@@ -133,18 +268,37 @@ class ExpressionReader(CodeReader):
         self.rec.bind(node.target.id)
 
     def visit_BoolOp(self, node: ast.BoolOp) -> None:
-        self.visit(node.values[0])
-        self._conditionally(node.values[1:])
+        """``a or b`` is one of its operands: they go where it goes."""
+        flow = self.flow(node)
+        self.visit_as(node.values[0], flow)
+        self._conditionally(node.values[1:], flow)
 
     def visit_IfExp(self, node: ast.IfExp) -> None:
-        self.visit(node.test)
-        self._conditionally([node.body, node.orelse])
+        self.visit_as(node.test, READ)
+        self._conditionally([node.body, node.orelse], self.flow(node))
 
-    def _conditionally(self, exprs: list[ast.expr]) -> None:
+    def _conditionally(self, exprs: list[ast.expr], flow: int = KEEP) -> None:
         self.rec.cond += 1
         for expr in exprs:
-            self.visit(expr)
+            self.visit_as(expr, flow)
         self.rec.cond -= 1
+
+    def visit_BinOp(self, node: ast.BinOp) -> None:
+        """Operators make new values: the operands are only read."""
+        self.visit_as(node.left, READ)
+        self.visit_as(node.right, READ)
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> None:
+        self.visit_as(node.operand, READ)
+
+    def visit_Compare(self, node: ast.Compare) -> None:
+        for expr in [node.left, *node.comparators]:
+            self.visit_as(expr, READ)
+
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> None:
+        self.visit_as(node.value, READ)
+        if node.format_spec is not None:
+            self.visit(node.format_spec)
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         self._lambda(node, None)
@@ -218,7 +372,10 @@ class ExpressionReader(CodeReader):
         self._function_values(name, direct=True)  # op = square; op(2) runs square
         if builtin and name in ("getattr", "setattr", "delattr") and self._attr_call(node, name):
             return
-        self._call_arguments(node, maybe=not builtin)  # builtins do not mutate arguments
+        flow = KEEP  # a function may keep or change what it is given
+        if builtin:  # list(x), sorted(x), max(x) hold parts of x: they go where the call goes
+            flow = READ if name in _READING_BUILTINS else self.flow(node)
+        self._call_arguments(node, maybe=not builtin, flow=flow)  # builtins mutate no argument
 
     def _attr_call(self, node: ast.Call, name: str) -> bool:
         """``getattr(o, 'a')`` reads ``o.a``; ``setattr(o, 'a', v)`` stores into it."""
@@ -252,19 +409,28 @@ class ExpressionReader(CodeReader):
         if _is_namespace_call(receiver):
             self._namespace_method(node, receiver, func.attr, inplace)
             return
+        flow = self.flow(node)
+        fresh = None if inplace else self._pure_shape(node, func.attr)
+        if fresh is not None:  # the receiver's value goes on where this call's result goes
+            self._flows[id(receiver)] = READ if flow == READ else FRESH if fresh else flow
         path = self._reference(receiver)
         if path is not None and self.rec.is_module(path):
             self._module_call(node, path, func.attr)
             return
+        data = None if fresh is None else self._data_receiver(receiver)
         if path is not None:
             self.rec.emit("use", path)
         if path is not None and inplace:
             self.rec.emit("mut", path)
-        elif path is not None:
+        elif path is not None and not (data and _only_read(flow, bool(fresh), data[1])):
             self.rec.emit("recv", root(path))
             self.rec.emit("maybe", root(path))
             self.rec.emit("call", root(path))  # C.static_method(): the class's summary
-        self._call_arguments(node, maybe=not inplace and not isinstance(receiver, ast.Constant))
+        self._call_arguments(
+            node,
+            maybe=not inplace and not isinstance(receiver, ast.Constant),
+            data_only_read=data is not None and data[0] not in ("array", "value"),
+        )
 
     def _module_call(self, node: ast.Call, module: str, function: str) -> None:
         """``np.sin(x)`` reads ``np.sin``; seeding and drawing random numbers change the
@@ -292,12 +458,129 @@ class ExpressionReader(CodeReader):
                 self.rec.emit("anydef", ANYTHING)
         self._call_arguments(node, maybe=False)
 
-    def _call_arguments(self, node: ast.Call, maybe: bool) -> None:
+    # -- pure methods of pandas and numpy objects -----------------------------
+
+    def _pure_shape(self, node: ast.Call, method: str) -> bool | None:
+        """None when ``.method(...)`` may change a pandas/numpy receiver; else whether
+        its result is fresh (shares nothing with the receiver). See the module docstring."""
+        fresh = _call_shape(node, method)
+        if fresh is None:
+            return None
+        arguments = [*node.args, *(k.value for k in node.keywords)]
+        by_name = method in _BY_NAME
+        if not all(self._harmless(arg, frozenset(), by_name) for arg in arguments):
+            return None
+        if by_name and not all(_fresh_callback(item) for item in _callbacks(node)):
+            fresh = False  # lambda c: c, agg("head"): may hand back (a view of) the data
+        return fresh
+
+    def _data_receiver(self, node: ast.expr) -> tuple[str, bool] | None:
+        """(kind, may hold objects) when ``node`` is a pandas/numpy object before the run."""
+        found = _chain(node)
+        if found is None or not _keys_harmless(self, node, frozenset()):
+            return None  # df[f]: pandas calls a callable key with the frame
+        return self.rec.data_receiver(*found)
+
+    def _harmless(self, expr: ast.expr, params: frozenset[str], by_name: bool) -> bool:
+        """Whether a value passed to a pandas/numpy method cannot make it run notebook code
+        (or a method named by a string, for ``agg``/``apply``). ``params`` are the names
+        of enclosing lambdas' parameters: the data pandas passes in."""
+        if isinstance(expr, ast.Constant):
+            return not (by_name and isinstance(expr.value, str) and _mutator_name(expr.value))
+        if isinstance(expr, ast.JoinedStr):  # a computed string: a method name, for by_name
+            return not by_name and all(
+                self._harmless(v.value, params, False)
+                for v in expr.values
+                if isinstance(v, ast.FormattedValue)
+            )
+        if isinstance(expr, ast.Name) and (expr.id in params or self.rec.is_builtin(expr.id)):
+            return expr.id in params or expr.id not in UNSAFE_BUILTINS
+        if isinstance(expr, (ast.Name, ast.Attribute, ast.Subscript)):
+            return self._harmless_reference(expr, params)
+        if isinstance(expr, ast.Lambda):
+            inner = params | parameters(expr.args)
+            return all(
+                self._harmless(sub, inner, False)
+                for sub in [*expr.args.defaults, *expr.args.kw_defaults, expr.body]
+                if sub is not None
+            )
+        if isinstance(expr, ast.Call):
+            return self._harmless_call(expr, params)
+        if isinstance(expr, ast.Dict):
+            parts = [*(k for k in expr.keys if k is not None), *expr.values]
+            return all(self._harmless(part, params, by_name) for part in parts)
+        if isinstance(expr, (ast.List, ast.Tuple, ast.Set)):
+            return all(self._harmless(elt, params, by_name) for elt in expr.elts)
+        if isinstance(expr, ast.Starred):
+            return self._harmless(expr.value, params, by_name)
+        if isinstance(expr, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.IfExp)):
+            return all(
+                self._harmless(sub, params, False)
+                for sub in ast.iter_child_nodes(expr)
+                if isinstance(sub, ast.expr)
+            )
+        return False  # comprehensions, walrus, await, ...: not worth the risk
+
+    def _harmless_reference(self, expr: ast.expr, params: frozenset[str]) -> bool:
+        """``np.mean``, ``other``, ``df['k']``, ``row.a`` (``row`` a lambda parameter)."""
+        found = _chain(expr)
+        if found is None:  # (a + b).values, f().x: the base decides
+            base = expr
+            while isinstance(base, (ast.Attribute, ast.Subscript)):
+                base = base.value
+            found_base = self._harmless(base, params, False)
+            return found_base and _keys_harmless(self, expr, params)
+        name, steps = found
+        if not _keys_harmless(self, expr, params):
+            return False
+        if name in params:
+            return True
+        return self.rec.harmless(name, steps)
+
+    def _harmless_call(self, node: ast.Call, params: frozenset[str]) -> bool:
+        """A call inside an argument or a lambda: a builtin, a pure method or a numpy/pandas
+        function that only reads, with harmless arguments itself."""
+        func = node.func
+        by_name = False
+        if isinstance(func, ast.Name):
+            if func.id in params or not self.rec.is_builtin(func.id):
+                return False
+            if func.id in UNSAFE_BUILTINS:
+                return False
+        elif isinstance(func, ast.Attribute):
+            found = _chain(func.value)
+            module = (
+                found is not None
+                and not found[1]
+                and found[0] not in params
+                and self.rec.is_module(found[0])
+            )
+            if module:  # np.log(x): a library function that only reads (no out=)
+                if any(k.arg == "out" for k in node.keywords):
+                    return False
+                if not self._harmless_reference(func, params):
+                    return False
+            else:  # x.sum(): a pure method of something harmless
+                if _call_shape(node, func.attr) is None:
+                    return False
+                if not self._harmless(func.value, params, False):
+                    return False
+                by_name = func.attr in _BY_NAME
+        else:
+            return False
+        arguments = [*node.args, *(k.value for k in node.keywords)]
+        return all(self._harmless(arg, params, by_name) for arg in arguments)
+
+    def _call_arguments(
+        self, node: ast.Call, maybe: bool, flow: int = KEEP, data_only_read: bool = False
+    ) -> None:
+        """Visit the arguments; ``maybe``: the callee may mutate them, except pandas or
+        numpy data handed to a pure method of a pandas object (``data_only_read``)."""
         for expr in [*node.args, *(k.value for k in node.keywords)]:
-            self.visit(expr)
+            self.visit_as(expr, flow)
             inner = expr.value if isinstance(expr, ast.Starred) else expr
             parts = expr_path(inner)[0]
-            if parts and maybe:
+            if parts and maybe and not (data_only_read and self._data_receiver(inner)):
                 self.rec.emit("maybe", parts[0])
             if parts:
                 self._function_values("".join(parts), direct=True)  # df.apply(scale)
@@ -318,3 +601,130 @@ def _is_namespace_call(node: ast.expr) -> bool:
         and not node.args
         and not node.keywords
     )
+
+
+def _call_shape(node: ast.Call, method: str) -> bool | None:
+    """The call-shape rules for a pure method (arguments aside): None when it may change
+    its receiver, else whether its result is fresh."""
+    if method not in PURE_METHODS and not method.startswith("to_"):
+        return None
+    if len(node.args) > _POSITIONAL_BEFORE_INPLACE.get(method, len(node.args)):
+        return None  # positional inplace in older pandas
+    if any(isinstance(arg, ast.Starred) for arg in node.args):
+        return None
+    fresh = method in FRESH_METHODS
+    for keyword in node.keywords:
+        value = keyword.value
+        constant = value.value if isinstance(value, ast.Constant) else value
+        if keyword.arg is None or (keyword.arg == "inplace" and constant is not False):
+            return None  # **options may hold inplace=True
+        if keyword.arg == "out" and constant is not None:
+            return None
+        if keyword.arg in ("copy", "deep") and constant is not True:
+            fresh = False  # copy=False, deep=False: may share memory
+    if method == "query" and not _plain_query(node):
+        return None
+    return fresh
+
+
+def _callbacks(node: ast.Call) -> list[ast.expr]:
+    """The functions ``apply``/``agg``/... call: the first argument or ``func``, items of
+    lists and values of dicts of them, and ``agg(total=("v", "sum"))``'s ``"sum"``."""
+    found = [*node.args[:1]]
+    for keyword in node.keywords:
+        value = keyword.value
+        if keyword.arg in ("func", "arg", "aggfunc"):
+            found.append(value)
+        elif isinstance(value, ast.Tuple) and len(value.elts) == 2:  # named aggregation
+            found.append(value.elts[1])
+    items = []
+    for expr in found:
+        if isinstance(expr, ast.Dict):
+            expr_values: list[ast.expr] = list(expr.values)
+        else:
+            expr_values = [expr]
+        for value in expr_values:
+            items.extend(value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value])
+    return items
+
+
+def _fresh_callback(expr: ast.expr) -> bool:
+    """A function handed to ``apply``/``agg``... whose results are new data: a method name
+    of :data:`FRESH_METHODS`, a lambda of arithmetic, a builtin or numpy function."""
+    if isinstance(expr, ast.Constant):
+        return not isinstance(expr.value, str) or expr.value in FRESH_METHODS
+    if isinstance(expr, ast.Lambda):
+        return _fresh_value(expr.body)
+    return isinstance(expr, (ast.Name, ast.Attribute))  # harmless: builtins, numpy functions
+
+
+def _fresh_value(expr: ast.expr) -> bool:
+    """Whether an expression surely makes a new value (a lambda's body): arithmetic,
+    comparisons, constants, a fresh method, a builtin that only reads."""
+    if isinstance(expr, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.Constant, ast.JoinedStr)):
+        return True
+    if isinstance(expr, ast.IfExp):
+        return _fresh_value(expr.body) and _fresh_value(expr.orelse)
+    if not isinstance(expr, ast.Call):
+        return False
+    func = expr.func
+    if isinstance(func, ast.Name):
+        return func.id in _READING_BUILTINS
+    return isinstance(func, ast.Attribute) and bool(_call_shape(expr, func.attr))
+
+
+def _only_read(flow: int, fresh: bool, objects: bool) -> bool:
+    """Whether a pure call leaves nothing of its receiver that could be changed later:
+    its value is only read, or what is kept is new data (and no shared Python objects)."""
+    return flow == READ or (not objects and (flow == FRESH or fresh))
+
+
+def _chain(node: ast.expr) -> tuple[str, list[Step]] | None:
+    """``df['a'].str`` as ``('df', ["['a']", '.str'])``, computed keys as None; None when
+    the chain does not start at a name."""
+    steps: list[Step] = []
+    while True:
+        if isinstance(node, ast.Attribute):
+            steps.append("." + node.attr)
+        elif isinstance(node, ast.Subscript):
+            key = const_key(node.slice)
+            steps.append(None if key is None else f"[{key}]")
+        elif isinstance(node, ast.Name):
+            steps.reverse()
+            return node.id, steps
+        else:
+            return None
+        node = node.value
+
+
+def _keys_harmless(reader: ExpressionReader, node: ast.expr, params: frozenset[str]) -> bool:
+    """The computed keys along a reference chain (``df[df.a > 0]``) are harmless."""
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        computed = isinstance(node, ast.Subscript) and const_key(node.slice) is None
+        if computed and not reader._harmless(node.slice, params, False):  # type: ignore[union-attr]
+            return False
+        node = node.value
+    return True
+
+
+def _mutator_name(name: str) -> bool:
+    """A method name that pandas, handed as a string, could call to change the data."""
+    return name.startswith("_") or name in INPLACE_METHODS or name in _STRING_MUTATORS
+
+
+_STRING_MUTATORS = frozenset({"isetitem", "partition", "pipe", "eval", "set_axis"})
+
+
+def _plain_query(node: ast.Call) -> bool:
+    """``df.query('a > 1')``: a constant expression without calls (``@f(x)`` would run a
+    notebook function)."""
+    if not node.args or not isinstance(node.args[0], ast.Constant):
+        return False
+    text = node.args[0].value
+    if not isinstance(text, str):
+        return False
+    try:
+        tree = ast.parse(text.replace("@", " ").replace("`", " "), mode="eval")
+    except (SyntaxError, ValueError):
+        return False
+    return not any(isinstance(sub, ast.Call) for sub in ast.walk(tree))

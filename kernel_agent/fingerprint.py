@@ -11,9 +11,15 @@ costing little on every run. So the work is bounded:
   stride (first and last included), so a change to an unsampled element of a
   long list goes unseen, but a change of length never does;
 - numpy-like arrays (duck-typed: ``__array_interface__`` and ``tobytes``):
-  shape, dtype and a hash of all bytes up to 8 MB; above that a hash of about
-  1 MB of evenly strided elements plus the sum of the whole array (skipped
-  above 256 MB); object arrays are walked like lists;
+  shape, dtype and a checksum of the raw bytes. Up to 256 KB, CRC-32 over the
+  buffer (no copy when contiguous). Above that, up to 256 MB, the buffer as
+  64-bit words laid out in rows of 1,024: the wrapping sum of every row and of
+  every column, plus CRC-32 of a strided sample of about 128 KB. Any change
+  within 8 KB of contiguous bytes (one element, whatever its value) and any
+  swap of two words changes a row or a column sum, so it is always seen; the
+  sample catches most larger rearrangements. This is about 10× cheaper than
+  SHA-1 (0.5 against 5 ms for 8 MB). Above 256 MB, only a 1 MB strided
+  sample. Object arrays are walked like lists;
 - pandas objects: shape, dtypes, labels, then the index and each numeric
   column as an array (same bounds); object columns through
   ``pandas.util.hash_pandas_object``, every n-th row so that at most 20,000
@@ -35,14 +41,24 @@ import array
 import hashlib
 import sys
 import types
+import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import Any
 
-EXACT_BYTES = 8 * 1024 * 1024
+#: Buffers up to this size get CRC-32 over every byte; larger ones, row and column sums.
+CRC_BYTES = 256 * 1024
+#: Buffers above this size are only sampled.
 SUM_BYTES = 256 * 1024 * 1024
+#: Size of the strided sample of a buffer above ``SUM_BYTES``.
 SAMPLE_BYTES = 1024 * 1024
+#: Size of the strided sample that goes with the row and column sums.
+SUM_SAMPLE_BYTES = 128 * 1024
+#: 64-bit words per row for the row and column sums.
+_COLUMNS = 1024
+#: Plain buffers (bytearray, array.array) are checked up to this size.
+BUFFER_BYTES = 8 * 1024 * 1024
 MAX_DEPTH = 3
 #: Hash sets and dicts up to this many times the budget in C; beyond, only a prefix.
 _SCAN_FACTOR = 50
@@ -135,7 +151,7 @@ class _Walker:
                 self.visit(item, depth)
         elif isinstance(obj, (bytearray, memoryview, array.array)):
             data = memoryview(obj).cast("B")
-            self.tokens.append(("buf", len(data), _bytes_hash(data[:EXACT_BYTES].tobytes())))
+            self.tokens.append(("buf", len(data), zlib.crc32(data[:BUFFER_BYTES])))
         elif isinstance(obj, (str, bytes, *_SCALARS)):  # subclasses, e.g. numpy.float64
             self.tokens.append((type(obj).__qualname__, repr(obj)))
         else:
@@ -208,13 +224,13 @@ class _Walker:
             flat = arr.flat
             for index in _strided(int(arr.size), max(self.left, 1)):
                 self.visit(flat[index], depth)
-        elif arr.nbytes <= EXACT_BYTES:
-            self.tokens.append(_array_hash(arr))
+        elif arr.nbytes <= CRC_BYTES:
+            self.tokens.append(zlib.crc32(_buffer(arr)))
+        elif arr.nbytes <= SUM_BYTES:
+            self.tokens.append(_word_sums(_buffer(arr)))
         else:
             step = max(1, int(arr.nbytes) // SAMPLE_BYTES)
-            self.tokens.append(_bytes_hash(arr.flat[::step].tobytes()))
-            if arr.nbytes <= SUM_BYTES and dtype.kind in "biufc":
-                self.tokens.append(repr(arr.sum()))
+            self.tokens.append(zlib.crc32(arr.flat[::step].tobytes()))
 
 
 def _strided(length: int, count: int) -> Iterator[int]:
@@ -255,11 +271,35 @@ def _bytes_hash(data: Any) -> bytes:
     return hashlib.sha1(data, usedforsecurity=False).digest()
 
 
-def _array_hash(arr: Any) -> bytes:
+def _buffer(arr: Any) -> Any:
+    """The array's bytes: a view when C-contiguous, else a copy."""
     try:
-        return _bytes_hash(memoryview(arr).cast("B"))  # no copy when C-contiguous
+        return memoryview(arr).cast("B")
     except (TypeError, ValueError, NotImplementedError):  # strided, or a dtype buffers lack
-        return _bytes_hash(arr.tobytes())
+        return arr.tobytes()
+
+
+def _word_sums(data: Any) -> tuple[bytes, int]:
+    """Row and column sums of the buffer as 64-bit words in rows of ``_COLUMNS``, and
+    CRC-32 of a strided sample.
+
+    Sums wrap modulo 2**64, so a change confined to fewer than ``_COLUMNS``
+    consecutive words moves the sum of each column it touches by exactly its
+    own difference: it is always seen. A swap of two different words moves two
+    row sums, or (in one row) two column sums. Reordering that keeps every row
+    and column sum is left to the sample.
+    """
+    numpy = sys.modules.get("numpy")
+    if numpy is None:  # a duck-typed array without numpy: checksum every byte
+        return b"", zlib.crc32(data)
+    words = numpy.frombuffer(data, dtype=numpy.uint64, count=len(data) // 8)
+    rows = len(words) // _COLUMNS
+    block = words[: rows * _COLUMNS].reshape(rows, _COLUMNS)
+    sums = hashlib.sha1(block.sum(axis=0, dtype=numpy.uint64).tobytes(), usedforsecurity=False)
+    sums.update(block.sum(axis=1, dtype=numpy.uint64).tobytes())
+    sums.update(data[rows * _COLUMNS * 8 :])  # the tail that fills no row
+    step = max(1, len(words) * 8 // SUM_SAMPLE_BYTES)
+    return sums.digest(), zlib.crc32(words[::step].tobytes())
 
 
 def _pandas_hash(part: Any) -> bytes:

@@ -463,3 +463,152 @@ def test_syntax_error_tracks_nothing(code: str) -> None:
 
 def test_empty_cell() -> None:
     assert analyze("") == CellAnalysis()
+
+
+# -- pure methods of pandas and numpy objects ----------------------------------------------
+
+
+def _notebook_function(value: object) -> object:
+    return value
+
+
+_notebook_function.__module__ = "__main__"  # as if defined in the notebook
+
+
+class _Model:
+    def sum(self) -> int:  # a user method named like a pure one may do anything
+        return 0
+
+
+def _data_namespace() -> dict[str, object]:
+    np = pytest.importorskip("numpy")
+    pd = pytest.importorskip("pandas")
+
+    class SubFrame(pd.DataFrame):  # type: ignore[misc]
+        pass
+
+    return {
+        "np": np,
+        "pd": pd,
+        "df": pd.DataFrame({"k": [1, 2, 1], "v": [1.0, 2.0, 3.0]}),
+        "other": pd.DataFrame({"k": [1], "w": [0.5]}),
+        "obj": pd.DataFrame({"k": [[1], [2]]}),  # object column: copies share the lists
+        "sub": SubFrame({"a": [1]}),
+        "arr": np.arange(6.0),
+        "cfg": types.SimpleNamespace(df=pd.DataFrame({"a": [1.0]})),
+        "scale": _notebook_function,
+        "fns": [_notebook_function],
+        "model": _Model(),
+        "lst": [3, 1, 2],
+        "cols": ["k"],
+    }
+
+
+PURE_READS = {
+    "groupby sum, kept": 'g = df.groupby("k")["v"].sum()',
+    "groupby sum, shown": 'df.groupby("k")["v"].sum()',
+    "view printed": "print(df.head())",
+    "view shown": "df.head()",
+    "describe": "d = df.describe()",
+    "sort_values without inplace": 'y = df.sort_values("v")',
+    "inplace=False": 'y = df.sort_values("v", inplace=False)',
+    "merge: the other frame is only read": 'm = df.merge(other, on="k")',
+    "query": 'q = df.query("v > 1 and k == 1")',
+    "column": 'y = df["v"].mean()',
+    "column attribute": "y = df.v.mean() + df.k.max()",
+    "loc with a mask": "y = df.loc[df.v > 1].sum()",
+    "loc with a lambda": "y = df.loc[lambda d: d.v > 1].sum()",
+    "numpy reduction": "y = arr.sum()",
+    "reshape then reduce": "y = arr.reshape(2, 3).sum(axis=0)",
+    "transpose copied": "y = arr.T.copy()",
+    "lambda of arithmetic": "y = df.apply(lambda r: r.v * 2 + r.k, axis=1)",
+    "aggregations by name": 'y = df.agg(["sum", "mean"])',
+    "named aggregation": 'y = df.groupby("k").agg(total=("v", "sum"))',
+    "numpy callback": "y = df.apply(np.sqrt)",
+    "grouping by a list": "y = df.groupby(cols).sum()",
+    "to_csv": 'df.to_csv("out.csv")',
+    "through a plain attribute": "y = cfg.df.sum()",
+    "condition": "if df.v.sum() > 0:\n    flag = 1",
+    "f-string": "print(f'{df.v.max():.2f}')",
+}
+
+
+@pytest.mark.parametrize("code", PURE_READS.values(), ids=PURE_READS.keys())
+def test_pure_methods_of_data_are_reads(code: str) -> None:
+    namespace = _data_namespace()
+    found = analyze(code, namespace)
+    watched = found.method_receivers | found.maybe_mutated
+    assert not watched & {"df", "arr", "other", "cfg"}, watched
+    assert {path.split(".")[0].split("[")[0] for path in found.uses} & {"df", "arr", "cfg"}
+    assert not {"df", "arr"} & found.defines
+    analysis_without_namespace = analyze(code)  # the server's prediction: conservative
+    if "df." in code and ".to_csv" not in code:
+        assert analysis_without_namespace.method_receivers
+
+
+STILL_WATCHED = {
+    "view kept": ("x = df.head()", "df"),
+    "view changed in place": ("df.head().fillna(0, inplace=True)", "df"),
+    "sorted through a view": ("arr.reshape(-1).sort()", "arr"),
+    "stored through a view": ("arr.reshape(-1)[0] = 5", "arr"),
+    "view kept (numpy)": ("x = arr.reshape(-1)", "arr"),
+    "view iterated": ("for row in arr.reshape(3, 2):\n    row[0] = 1", "arr"),
+    "view passed on": ("f(arr.ravel())", "arr"),
+    "notebook function as callback": ("df.apply(scale)", "df"),
+    "notebook function in a lambda": ("y = df.apply(lambda r: scale(r), axis=1)", "df"),
+    "lambda mutating its argument": ("df.apply(lambda c: c.fillna(0, inplace=True))", "df"),
+    "mutator by name": ('df.agg("pop", "k")', "df"),
+    "view by name kept": ('y = df.agg("head")', "df"),
+    "identity lambda kept": ("y = df.apply(lambda c: c)", "df"),
+    "a frame's first rows kept": ("y = df.last(2)", "df"),
+    "list of notebook functions": ("df.agg(fns)", "df"),
+    "groupby apply with a notebook function": ('g = df.groupby("k").apply(scale)', "df"),
+    "positional inplace (old pandas)": ('y = df.sort_values("v", 0, True, True)', "df"),
+    "inplace unknown": ("df.fillna(0, inplace=flag)", "df"),
+    "keyword arguments unknown": ("df.fillna(0, **opts)", "df"),
+    "query calling a function": ('y = df.query("@scale(v) > 1")', "df"),
+    "shallow copy kept": ("y = df.copy(deep=False)", "df"),
+    "copy=False kept": ("y = df.astype(float, copy=False)", "df"),
+    "to_numpy kept": ("y = df.to_numpy()", "df"),
+    "groupby object kept": ('g = df.groupby("k")', "df"),
+    "object column kept": ("y = obj.describe()", "obj"),
+    "out=": ("y = arr.sum(out=z)", "arr"),
+    "not pandas: a list": ("y = lst.copy()", "lst"),
+    "not pandas: a user object": ("y = model.sum()", "model"),
+    "a DataFrame subclass": ("y = sub.sum()", "sub"),
+    "rebound by the cell": ("df = make()\ny = df.head()", None),
+    "unknown method": ("df.custom_mutator()", "df"),
+    "callable key: pandas calls it with the frame": ("y = df[scale].sum()", "df"),
+}
+
+
+@pytest.mark.parametrize(("code", "receiver"), STILL_WATCHED.values(), ids=STILL_WATCHED.keys())
+def test_other_calls_keep_the_receiver_watched(code: str, receiver: str | None) -> None:
+    found = analyze(code, _data_namespace())
+    if receiver is not None:
+        assert receiver in found.method_receivers | found.maybe_mutated | found.defines
+
+
+MUTATORS = {
+    "inplace=True": ('df.sort_values("v", inplace=True)', "df"),
+    "insert": ('df.insert(0, "z", 1)', "df"),
+    "pop": ('df.pop("k")', "df"),
+    "update": ("df.update(other)", "df"),
+    "setflags": ("arr.setflags(write=False)", "arr"),
+    "sort": ("arr.sort()", "arr"),
+    "fill": ("arr.fill(0)", "arr"),
+    "resize": ("arr.resize(10, refcheck=False)", "arr"),
+    "item store": ('df["z"] = 1', "df['z']"),
+    "loc store": ('df.loc[0, "v"] = 1', "df"),
+}
+
+
+@pytest.mark.parametrize(("code", "path"), MUTATORS.values(), ids=MUTATORS.keys())
+def test_mutators_of_data_define_the_receiver(code: str, path: str) -> None:
+    assert path in analyze(code, _data_namespace()).defines
+
+
+def test_object_columns_are_reads_only_when_nothing_is_kept() -> None:
+    namespace = _data_namespace()
+    assert "obj" not in analyze("print(obj.describe())", namespace).method_receivers
+    assert "obj" in analyze("y = obj.describe()", namespace).method_receivers
