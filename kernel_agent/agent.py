@@ -19,17 +19,11 @@ from .analysis import CellAnalysis, FunctionSummary, analyze, close_over_calls
 from .effects import calls_conservative
 from .fingerprint import fingerprint
 from .graph import ANY_PATH, CellRecord, Graph
+from .identities import UserNames, identities, is_user_name, rebound
 from .paths import root
 from .protocol import AGENT_NAME, PROTOCOL_VERSION, encode_report
 
 log = logging.getLogger("kernel_agent")
-
-#: Globals IPython itself rebinds on every run; never user state.
-_IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open", AGENT_NAME})
-
-
-def _is_user_name(name: str) -> bool:
-    return not name.startswith("_") and name not in _IPYTHON_NAMES
 
 
 @dataclass
@@ -66,6 +60,8 @@ class Agent:
     failures: int = 0
     _depth: int = 0
     _pending: _PendingRun | None = None
+    _user_names: UserNames = field(default_factory=UserNames)
+    _transforms: dict[str, str] = field(default_factory=dict)
 
     # -- IPython event hooks -------------------------------------------------
 
@@ -117,7 +113,7 @@ class Agent:
             return None
         raw = info.raw_cell or ""
         namespace = self.shell.user_ns
-        analysis = analyze(self.shell.transform_cell(raw), namespace)
+        analysis = analyze(self._transformed(raw), namespace)
         uses, defines = self._closed_effects(analysis)
         # Objects this run may mutate without saying so: arguments, method
         # receivers, and globals that called functions read. Plain reads are not
@@ -133,7 +129,7 @@ class Agent:
             uses=uses,
             defines=defines,
             fingerprints={n: fingerprint(namespace[n]) for n in watched if n in namespace},
-            identities={n: id(v) for n, v in namespace.items() if _is_user_name(n)},
+            identities=identities(namespace, self._user_names(namespace)),
         )
 
     def _closed_effects(self, analysis: CellAnalysis) -> tuple[set[str], set[str]]:
@@ -180,9 +176,16 @@ class Agent:
     def _rebound_names(self, before: dict[str, int]) -> set[str]:
         """Globals added, removed or rebound by the run, whatever the analysis saw."""
         namespace = self.shell.user_ns
-        after = {n: id(v) for n, v in namespace.items() if _is_user_name(n)}
-        changed = {n for n, ident in after.items() if before.get(n) != ident}
-        return changed | (before.keys() - after.keys())
+        return rebound(before, identities(namespace, self._user_names(namespace)))
+
+    def _transformed(self, raw: str) -> str:
+        """IPython's transformation of a cell (magics, ``!``), cached: re-runs are common."""
+        transformed = self._transforms.get(raw)
+        if transformed is None:
+            if len(self._transforms) >= 256:
+                self._transforms.clear()
+            transformed = self._transforms[raw] = self.shell.transform_cell(raw)
+        return transformed
 
     def _forget_deleted(self, cell_ids: list[str]) -> None:
         for cell_id in cell_ids:
@@ -199,7 +202,7 @@ class Agent:
         names = sorted(
             name
             for name, value in self.shell.user_ns.items()
-            if _is_user_name(name) and getattr(value, "model_id", None) in wanted
+            if is_user_name(name) and getattr(value, "model_id", None) in wanted
         )
         for name in names:
             self.clock += 1
