@@ -38,99 +38,16 @@ from collections.abc import Mapping
 
 from .code_calls import CodeReader, is_get_ipython
 from .effects import ANYTHING, UNSAFE_BUILTINS, Step
+from .methods import (
+    BY_NAME,
+    FRESH_METHODS,
+    INPLACE_METHODS,
+    POSITIONAL_BEFORE_INPLACE,
+    PURE_METHODS,
+    mutator_name,
+)
 from .paths import const_key, expr_path, root
 
-#: Methods that mutate their receiver in place (lists, dicts, sets, deques, numpy, queues).
-INPLACE_METHODS = frozenset(
-    {
-        *("append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse"),
-        *("update", "setdefault", "popitem", "add", "discard", "difference_update"),
-        *("intersection_update", "symmetric_difference_update", "fill", "resize", "put"),
-        *("itemset", "__setitem__", "__delitem__", "appendleft", "extendleft", "rotate"),
-        "setflags",
-    }
-)
-#: Methods of pandas objects (also on groupby, rolling, resample objects and the
-#: ``.str``/``.dt`` accessors) and numpy arrays that never change their receiver,
-#: in the call shapes :meth:`ExpressionReader._pure_shape` admits. Plus ``to_*``.
-PURE_METHODS = frozenset(
-    {
-        # reductions and statistics
-        *("sum", "mean", "median", "min", "max", "std", "var", "sem", "prod", "product"),
-        *("count", "nunique", "quantile", "mode", "all", "any", "idxmin", "idxmax"),
-        *("argmin", "argmax", "argsort", "cumsum", "cumprod", "cummin", "cummax", "diff"),
-        *("pct_change", "rank", "corr", "corrwith", "cov", "skew", "kurt", "kurtosis"),
-        *("describe", "value_counts", "unique", "nlargest", "nsmallest", "ptp", "trace"),
-        *("size", "first", "last", "nth", "ngroup", "cumcount", "memory_usage", "info"),
-        # element-wise, comparisons
-        *("round", "clip", "abs", "isna", "isnull", "notna", "notnull", "isin"),
-        *("duplicated", "between", "equals", "eq", "ne", "lt", "gt", "le", "ge", "add"),
-        *("sub", "mul", "div", "truediv", "floordiv", "mod", "pow", "dot", "conj"),
-        # new objects from the receiver
-        *("copy", "astype", "sort_values", "sort_index", "drop", "dropna", "fillna"),
-        *("drop_duplicates", "replace", "rename", "reset_index", "set_index", "query"),
-        *("merge", "join", "where", "mask", "reindex", "shift", "sample", "interpolate"),
-        *("ffill", "bfill", "explode", "melt", "pivot", "pivot_table", "stack", "unstack"),
-        *("get_group", "infer_objects", "convert_dtypes", "select_dtypes", "filter"),
-        *("nonzero", "searchsorted", "take", "compress", "repeat", "flatten", "item"),
-        *("tolist", "tobytes", "tofile", "dump", "dumps", "plot", "hist", "boxplot"),
-        # callbacks: only with harmless arguments
-        *("apply", "agg", "aggregate", "transform", "map", "applymap"),
-        # views and grouping: the result may share the receiver's memory
-        *("head", "tail", "reshape", "ravel", "view", "transpose", "swapaxes", "squeeze"),
-        *("diagonal", "groupby", "rolling", "expanding", "ewm", "resample"),
-        # the .str and .dt accessors
-        *("lower", "upper", "title", "capitalize", "strip", "lstrip", "rstrip", "contains"),
-        *("startswith", "endswith", "split", "rsplit", "len", "extract", "extractall"),
-        *("findall", "match", "fullmatch", "slice", "zfill", "strftime", "floor", "ceil"),
-        *("normalize", "day_name", "month_name", "tz_localize", "tz_convert"),
-        "total_seconds",
-    }
-)
-#: Pure methods whose result shares no memory with the receiver and holds no
-#: reference to it (checked on pandas 2.2 without copy-on-write, and numpy): the
-#: result may be kept. Views (``head``, ``reshape``, ``T``, ``to_numpy``, a frame's
-#: ``first``/``last``), groupby objects, ``copy=False`` and ``deep=False`` are not;
-#: callbacks are fresh when each function is (``agg("sum")``, ``np.sqrt``, a
-#: lambda of arithmetic), not ``apply(lambda c: c)`` or ``agg("head")``.
-FRESH_METHODS = frozenset(
-    {
-        *("sum", "mean", "median", "min", "max", "std", "var", "sem", "prod", "product"),
-        *("count", "nunique", "quantile", "mode", "all", "any", "idxmin", "idxmax"),
-        *("argmin", "argmax", "argsort", "cumsum", "cumprod", "cummin", "cummax", "diff"),
-        *("pct_change", "rank", "corr", "corrwith", "cov", "skew", "kurt", "kurtosis"),
-        *("describe", "value_counts", "unique", "nlargest", "nsmallest", "ptp", "trace"),
-        *("size", "ngroup", "cumcount", "memory_usage", "info"),
-        *("round", "clip", "abs", "isna", "isnull", "notna", "notnull", "isin"),
-        *("duplicated", "between", "equals", "eq", "ne", "lt", "gt", "le", "ge", "add"),
-        *("sub", "mul", "div", "truediv", "floordiv", "mod", "pow", "dot", "conj"),
-        *("copy", "astype", "sort_values", "sort_index", "drop", "dropna", "fillna"),
-        *("drop_duplicates", "replace", "rename", "reset_index", "set_index", "query"),
-        *("merge", "join", "where", "mask", "reindex", "shift", "sample", "interpolate"),
-        *("ffill", "bfill", "explode", "melt", "pivot", "pivot_table"),
-        *("get_group", "nonzero", "searchsorted", "take", "compress", "repeat", "flatten"),
-        *("item", "tolist", "tobytes", "tofile", "dump", "dumps", "plot", "hist", "boxplot"),
-        *("apply", "agg", "aggregate", "transform", "map", "applymap"),
-        *("to_csv", "to_json", "to_dict", "to_list", "to_string", "to_html", "to_markdown"),
-        *("to_latex", "to_records", "to_parquet", "to_pickle", "to_excel", "to_sql"),
-        *("to_feather", "to_hdf", "to_clipboard", "to_stata", "to_xml", "to_orc"),
-        *("lower", "upper", "title", "capitalize", "strip", "lstrip", "rstrip", "contains"),
-        *("startswith", "endswith", "split", "rsplit", "len", "extract", "extractall"),
-        *("findall", "match", "fullmatch", "slice", "zfill", "strftime", "floor", "ceil"),
-        *("normalize", "day_name", "month_name", "tz_localize", "tz_convert"),
-        "total_seconds",
-    }
-)
-#: Methods taking ``inplace``, with the fewest positional arguments before it in
-#: any pandas version (DataFrame, Series or Index): more would reach it.
-_POSITIONAL_BEFORE_INPLACE = {
-    **dict.fromkeys(("query", "dropna", "drop_duplicates", "rename", "ffill", "bfill"), 1),
-    **dict.fromkeys(("sort_values", "replace", "reset_index", "where", "mask"), 2),
-    **dict.fromkeys(("sort_index", "fillna", "set_index", "clip", "interpolate"), 3),
-    "drop": 5,
-}
-#: Method calls that hand a method *name* to pandas, which calls it on the data.
-_BY_NAME = frozenset({"apply", "agg", "aggregate", "transform", "map", "applymap"})
 #: Builtins whose result never holds their arguments: a value passed is only read.
 _READING_BUILTINS = frozenset(
     {
@@ -467,7 +384,7 @@ class ExpressionReader(CodeReader):
         if fresh is None:
             return None
         arguments = [*node.args, *(k.value for k in node.keywords)]
-        by_name = method in _BY_NAME
+        by_name = method in BY_NAME
         if not all(self._harmless(arg, frozenset(), by_name) for arg in arguments):
             return None
         if by_name and not all(_fresh_callback(item) for item in _callbacks(node)):
@@ -486,7 +403,7 @@ class ExpressionReader(CodeReader):
         (or a method named by a string, for ``agg``/``apply``). ``params`` are the names
         of enclosing lambdas' parameters: the data pandas passes in."""
         if isinstance(expr, ast.Constant):
-            return not (by_name and isinstance(expr.value, str) and _mutator_name(expr.value))
+            return not (by_name and isinstance(expr.value, str) and mutator_name(expr.value))
         if isinstance(expr, ast.JoinedStr):  # a computed string: a method name, for by_name
             return not by_name and all(
                 self._harmless(v.value, params, False)
@@ -565,7 +482,7 @@ class ExpressionReader(CodeReader):
                     return False
                 if not self._harmless(func.value, params, False):
                     return False
-                by_name = func.attr in _BY_NAME
+                by_name = func.attr in BY_NAME
         else:
             return False
         arguments = [*node.args, *(k.value for k in node.keywords)]
@@ -608,7 +525,7 @@ def _call_shape(node: ast.Call, method: str) -> bool | None:
     its receiver, else whether its result is fresh."""
     if method not in PURE_METHODS and not method.startswith("to_"):
         return None
-    if len(node.args) > _POSITIONAL_BEFORE_INPLACE.get(method, len(node.args)):
+    if len(node.args) > POSITIONAL_BEFORE_INPLACE.get(method, len(node.args)):
         return None  # positional inplace in older pandas
     if any(isinstance(arg, ast.Starred) for arg in node.args):
         return None
@@ -705,14 +622,6 @@ def _keys_harmless(reader: ExpressionReader, node: ast.expr, params: frozenset[s
             return False
         node = node.value
     return True
-
-
-def _mutator_name(name: str) -> bool:
-    """A method name that pandas, handed as a string, could call to change the data."""
-    return name.startswith("_") or name in INPLACE_METHODS or name in _STRING_MUTATORS
-
-
-_STRING_MUTATORS = frozenset({"isetitem", "partition", "pipe", "eval", "set_axis"})
 
 
 def _plain_query(node: ast.Call) -> bool:
