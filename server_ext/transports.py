@@ -19,12 +19,14 @@ from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 MessageHandler = Callable[[str, dict[str, Any]], None]
+#: Whether a message whose parent has this msg_id is of interest (iopub only).
+ParentFilter = Callable[[str], bool]
 
 
 class Transport(Protocol):
     session: Session
 
-    async def start(self, deliver: MessageHandler) -> None: ...
+    async def start(self, deliver: MessageHandler, wanted: ParentFilter | None = None) -> None: ...
     def send(self, channel: str, msg: dict[str, Any]) -> None: ...
     async def close(self) -> None: ...
 
@@ -38,16 +40,32 @@ class ZmqTransport:
         self._log = log
         self._tasks: list[asyncio.Task[None]] = []
 
-    async def start(self, deliver: MessageHandler) -> None:
+    async def start(self, deliver: MessageHandler, wanted: ParentFilter | None = None) -> None:
         self._client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
         for name in ("shell", "iopub"):
             channel = getattr(self._client, f"{name}_channel")
-            self._tasks.append(asyncio.ensure_future(self._read(name, channel, deliver)))
+            only = wanted if name == "iopub" else None
+            self._tasks.append(asyncio.ensure_future(self._read(name, channel, deliver, only)))
 
-    async def _read(self, name: str, channel: Any, deliver: MessageHandler) -> None:
+    async def _read(
+        self, name: str, channel: Any, deliver: MessageHandler, wanted: ParentFilter | None
+    ) -> None:
+        """Deliver the channel's messages; on iopub, only those ``wanted`` are decoded.
+
+        Our SUB socket sees every output of the kernel, most of it for browser
+        runs: reading just the parent header first spares a full decode
+        (content, dates, signature) of each.
+        """
+        socket, session = channel.socket, self.session
         while True:
             try:
-                msg = await channel.get_msg()
+                frames = await socket.recv_multipart()
+                _, parts = session.feed_identities(frames)
+                if wanted is not None and len(parts) > 2:
+                    parent = session.unpack(parts[2])
+                    if not wanted(str(parent.get("msg_id", ""))):
+                        continue
+                msg = session.deserialize(parts)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the socket closed or sent garbage: stop reading
@@ -92,7 +110,7 @@ class GatewayTransport:
             f"{url}?session_id={self.session.session}", **client.load_connection_args()
         )
 
-    async def start(self, deliver: MessageHandler) -> None:
+    async def start(self, deliver: MessageHandler, wanted: ParentFilter | None = None) -> None:
         self._ws = await websocket_connect(self._request())
         self._reader = asyncio.ensure_future(self._read(self._ws, deliver))
 
