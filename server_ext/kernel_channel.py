@@ -117,19 +117,14 @@ class KernelChannel:
         silent: bool = False,
         store_history: bool = True,
         user_expressions: dict[str, str] | None = None,
-        metadata: dict[str, Any] | None = None,
-        on_iopub: IopubHandler | None = None,
-        on_sent: Callable[[str], None] | None = None,
     ) -> dict[str, Any]:
-        """Run ``code``; return the execute_reply content once all its output arrived."""
+        """Run ``code``; return the execute_reply content once all its output arrived.
+
+        For the server's own queries (agent injection, reports); cascaded cells
+        use :meth:`submit`, which also takes metadata and an iopub handler.
+        """
         reply, outputs_done = await self.submit(
-            code,
-            silent=silent,
-            store_history=store_history,
-            user_expressions=user_expressions,
-            metadata=metadata,
-            on_iopub=on_iopub,
-            on_sent=on_sent,
+            code, silent=silent, store_history=store_history, user_expressions=user_expressions
         )
         await outputs_done
         return reply
@@ -143,7 +138,6 @@ class KernelChannel:
         user_expressions: dict[str, str] | None = None,
         metadata: dict[str, Any] | None = None,
         on_iopub: IopubHandler | None = None,
-        on_sent: Callable[[str], None] | None = None,
     ) -> tuple[dict[str, Any], asyncio.Future[None]]:
         """Run ``code``; return its reply, and a future done once all its output arrived.
 
@@ -166,8 +160,6 @@ class KernelChannel:
         pending = self._register(msg_id, on_iopub)
         try:
             self._transport.send("shell", msg)
-            if on_sent is not None:
-                on_sent(msg_id)
             reply = await pending.reply
         except BaseException:
             self._pending.pop(msg_id, None)
