@@ -182,31 +182,38 @@ def _rewritten(
         if decoded is None:
             return frame
         channel, parts = decoded
+        new_metadata, content = _added(
+            json.loads(parts[2]), json.loads(parts[3]), metadata, user_expressions
+        )
         if metadata:
-            parts[2] = json.dumps({**_as_dict(json.loads(parts[2])), **metadata}).encode()
+            parts[2] = json.dumps(new_metadata).encode()
         if user_expressions:
-            content = _as_dict(json.loads(parts[3]))
-            content["user_expressions"] = {
-                **_as_dict(content.get("user_expressions")),
-                **user_expressions,
-            }
             parts[3] = json.dumps(content).encode()
         return bytes(serialize_msg_to_ws_v1(parts, channel))
     msg = _legacy_message(frame)
     if msg is None:
         return frame
-    if metadata:
-        msg["metadata"] = {**_as_dict(msg.get("metadata")), **metadata}
-    if user_expressions:
-        content = _as_dict(msg.get("content"))
-        content["user_expressions"] = {
-            **_as_dict(content.get("user_expressions")),
-            **user_expressions,
-        }
-        msg["content"] = content
+    msg["metadata"], msg["content"] = _added(
+        msg.get("metadata"), msg.get("content"), metadata, user_expressions
+    )
     if isinstance(frame, bytes):
         return bytes(serialize_binary_message(msg))
     return json.dumps(msg)
+
+
+def _added(
+    metadata: Any,
+    content: Any,
+    extra_metadata: dict[str, Any] | None,
+    user_expressions: dict[str, str] | None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A request's metadata and content with our keys merged in (the browser's kept)."""
+    new_metadata = {**_as_dict(metadata), **(extra_metadata or {})}
+    new_content = _as_dict(content)
+    if user_expressions:
+        mine = _as_dict(new_content.get("user_expressions"))
+        new_content = {**new_content, "user_expressions": {**mine, **user_expressions}}
+    return new_metadata, new_content
 
 
 @dataclass
