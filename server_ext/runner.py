@@ -184,8 +184,7 @@ class KernelRunner:
         request = self.state.inflight.get(msg_id)
         if request is None or not await self._agent_ready():
             return admission
-        path = await self._find_path(self.state.kernel_id)
-        model = await self._open_model(path, self) if path else None
+        model = await self._model()
         if request.cell_id is None and request.legacy and model is not None:
             cells = await model.code_cells()
             request.cell_id = admission.cell_id = match_cell(cells, request.code, _defined_names)
@@ -241,10 +240,10 @@ class KernelRunner:
             async with self.state.lock:
                 names = await agent_link.widgets_changed(self.channel, comm_ids)
                 model = await self._model()
-                await self._refresh(await model.code_cells() if model is not None else None)
+                cells = await model.code_cells() if model is not None else None
+                await self._refresh(self._new_order(cells))
                 definers = self.state.graph.definers_of(names) - {f"widget:{n}" for n in names}
-                if model is not None and definers and self.mode != LAZY:
-                    cells = await model.code_cells()
+                if model is not None and cells is not None and definers and self.mode != LAZY:
                     triggers = [c.id for c in cells if c.id in definers]
                     await self._cascade_down(model, triggers)
         except Exception:
@@ -259,11 +258,13 @@ class KernelRunner:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _refresh(self, cells: list[NotebookCell] | None = None) -> None:
-        """Pull new records; push the cell order to the agent when it changed."""
+    def _new_order(self, cells: list[NotebookCell] | None) -> list[str] | None:
+        """The notebook's cell order, when the agent has not been told it yet."""
         order = [cell.id for cell in cells] if cells is not None else None
-        if order == self.state.pushed_order:
-            order = None
+        return None if order == self.state.pushed_order else order
+
+    async def _refresh(self, order: list[str] | None = None) -> None:
+        """Pull new records; push ``order`` (from :meth:`_new_order`) to the agent."""
         self.state.replica_outdated = False
         report = await agent_link.fetch_report(self.channel, self.state.clock, order)
         self.state.apply_report(report)
@@ -276,9 +277,9 @@ class KernelRunner:
                 self._after_run_scheduled = False  # replies from now on need a new pass
                 model = await self._model()
                 cells = await model.code_cells() if model is not None else None
-                order = [cell.id for cell in cells] if cells is not None else None
-                if self.state.replica_outdated or (order and order != self.state.pushed_order):
-                    await self._refresh(cells)
+                order = self._new_order(cells)
+                if self.state.replica_outdated or order:
+                    await self._refresh(order)
                 if self.state.inflight:
                     return  # the last reply of a batch ("Run All") cascades once
                 triggers, failed = list(self.state.triggers), self.state.trigger_failed
