@@ -4,7 +4,9 @@ It hooks IPython's ``pre_run_cell`` / ``post_run_cell`` events (no tracing):
 before a run it analyses the transformed code once and fingerprints the
 globals the cell might mutate; after the run it confirms mutations and the
 identity changes of globals, and stores a :class:`CellRecord` keyed by the
-``cellId`` of the request. The server pulls new records with :meth:`report`.
+``cellId`` of the request. New records travel to the server in the metadata of
+the execute_reply that asked for them (:func:`_hook_reply_metadata`), or as a
+user expression calling :meth:`report` where the kernel offers no such hook.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from .fingerprint import fingerprint
 from .graph import ANY_PATH, CellRecord, Graph
 from .identities import UserNames, identities, is_user_name, rebound
 from .paths import root
-from .protocol import AGENT_NAME, PROTOCOL_VERSION, encode_report
+from .protocol import AGENT_NAME, PROTOCOL_VERSION, REPORT_METADATA_KEY, encode_report
 
 log = logging.getLogger("kernel_agent")
 
@@ -58,6 +60,8 @@ class Agent:
     #: code cell ids in notebook order, as the server last pushed them
     order: list[str] = field(default_factory=list)
     failures: int = 0
+    #: True when reports can ride in execute_reply metadata (ipykernel's hook)
+    reply_metadata: bool = False
     _depth: int = 0
     _pending: _PendingRun | None = None
     _user_names: UserNames = field(default_factory=UserNames)
@@ -214,7 +218,11 @@ class Agent:
     # -- queries from the server ----------------------------------------------
 
     def report(self, since: int = 0, order: list[str] | None = None) -> str:
-        """Records newer than ``since`` and deletions, as JSON for the server.
+        """:meth:`report_payload` as JSON, for a user expression."""
+        return encode_report(self.report_payload(since, order))
+
+    def report_payload(self, since: int = 0, order: list[str] | None = None) -> dict[str, Any]:
+        """Records newer than ``since`` and deletions, for the server.
 
         The server passes the notebook's cell ``order`` when it changed, so
         in-kernel previews know what is above and below.
@@ -223,17 +231,28 @@ class Agent:
             self.order = [str(cell_id) for cell_id in order]
         cells = [r.to_json() for r in self.graph.records.values() if r.ts > since]
         deleted = [cell_id for cell_id, ts in self.deleted.items() if ts >= since]
-        return encode_report(
-            {
-                "version": PROTOCOL_VERSION,
-                "instance": self.instance_id,
-                "clock": self.clock,
-                "cells": cells,
-                "deleted": deleted,
-                "mode": self.mode,
-                "direction": self.direction,
-            }
-        )
+        return {
+            "version": PROTOCOL_VERSION,
+            "instance": self.instance_id,
+            "clock": self.clock,
+            "cells": cells,
+            "deleted": deleted,
+            "mode": self.mode,
+            "direction": self.direction,
+        }
+
+    def add_reply_metadata(self, parent: Any, metadata: dict[str, Any]) -> None:
+        """Answer a request whose metadata asks for a report, in its reply's metadata."""
+        query = ((parent or {}).get("metadata") or {}).get(REPORT_METADATA_KEY)
+        if not isinstance(query, dict):
+            return
+        try:
+            order = query.get("order")
+            metadata[REPORT_METADATA_KEY] = self.report_payload(
+                int(query.get("since") or 0), order if isinstance(order, list) else None
+            )
+        except Exception:
+            self._log_failure("report")
 
 
 def load_ipython_extension(shell: Any) -> Agent:
@@ -248,10 +267,37 @@ def load_ipython_extension(shell: Any) -> Agent:
     agent = Agent(shell=shell)
     shell.events.register("pre_run_cell", agent.pre_run_cell)
     shell.events.register("post_run_cell", agent.post_run_cell)
+    agent.reply_metadata = _hook_reply_metadata(getattr(shell, "kernel", None), agent)
     shell.user_ns[AGENT_NAME] = agent
     shell.user_ns_hidden[AGENT_NAME] = agent
     _register_magics(shell, agent)
     return agent
+
+
+def _hook_reply_metadata(kernel: Any, agent: Agent) -> bool:
+    """Let ``agent`` add to every execute_reply's metadata; False if the kernel can't.
+
+    ipykernel builds reply metadata in ``finish_metadata(parent, metadata,
+    reply_content)``; we wrap it on the instance. A wrapper left by an earlier
+    agent is replaced, not wrapped again.
+    """
+    finish = getattr(kernel, "finish_metadata", None)
+    if finish is None:
+        return False
+    finish = getattr(finish, "cascade_original", finish)
+
+    def finish_metadata(parent: Any, metadata: Any, reply_content: Any) -> Any:
+        metadata = finish(parent, metadata, reply_content)
+        if isinstance(metadata, dict):
+            agent.add_reply_metadata(parent, metadata)
+        return metadata
+
+    finish_metadata.cascade_original = finish  # type: ignore[attr-defined]
+    try:
+        kernel.finish_metadata = finish_metadata
+    except (AttributeError, TypeError):
+        return False
+    return True
 
 
 def _register_magics(shell: Any, agent: Agent) -> None:

@@ -11,14 +11,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-#: Bump when the report payload changes shape; the server refuses other versions.
-PROTOCOL_VERSION = 1
+#: Bump when the report payload or how it travels changes; the server refuses
+#: other versions (and re-injects its own agent over an older one).
+PROTOCOL_VERSION = 2
 
 #: Name under which the agent object lives in the user namespace.
 AGENT_NAME = "__cascade_agent__"
 
 #: The user_expressions key the server uses for agent reports.
 REPORT_KEY = "__cascade_report__"
+
+#: The request and reply metadata key of the agent report. In a request:
+#: ``{"since": clock, "order": [...]?}``; in the execute_reply: the report itself.
+#: ipykernel lets the agent add reply metadata (``finish_metadata``), which costs
+#: far less than a user expression (IPython formats those through every display
+#: formatter); other kernels get the user expression.
+REPORT_METADATA_KEY = "cascade_report"
 
 #: First line of a cell that opts this run out of cascading (see README).
 OPT_OUT_MARKER = "# cascade: off"
@@ -34,6 +42,14 @@ def report_expression(since: int, order: list[str] | None = None) -> str:
     return f"{AGENT_NAME}.report({int(since)}, {json.dumps([str(c) for c in order])})"
 
 
+def report_query(since: int, order: list[str] | None = None) -> dict[str, Any]:
+    """The request metadata asking for records newer than ``since`` (see report_expression)."""
+    query: dict[str, Any] = {"since": int(since)}
+    if order is not None:
+        query["order"] = [str(c) for c in order]
+    return query
+
+
 def encode_report(payload: dict[str, Any]) -> str:
     """Serialize a report; compact because it crosses the wire after every run."""
     return json.dumps(payload, separators=(",", ":"))
@@ -41,7 +57,11 @@ def encode_report(payload: dict[str, Any]) -> str:
 
 def decode_report(text: str) -> dict[str, Any]:
     """Parse a report and check its version; raises ValueError on anything else."""
-    payload = json.loads(text)
+    return checked_report(json.loads(text))
+
+
+def checked_report(payload: Any) -> dict[str, Any]:
+    """A decoded report, if its version is ours; raises ValueError on anything else."""
     if not isinstance(payload, dict) or payload.get("version") != PROTOCOL_VERSION:
-        raise ValueError(f"unexpected agent report: {text[:200]!r}")
+        raise ValueError(f"unexpected agent report: {str(payload)[:200]!r}")
     return payload

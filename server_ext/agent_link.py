@@ -2,13 +2,16 @@
 
 The agent travels as source inside one silent execute request, so it runs in
 any Python kernel — another venv, another Python, a remote machine — without
-being installed there (DESIGN §3). Its answers come back as user_expressions.
+being installed there (DESIGN §3). Its answers come back as user_expressions,
+except the report after a run, which rides in the execute_reply's metadata
+when the kernel is an ipykernel (cheaper: no display formatting).
 """
 
 from __future__ import annotations
 
 import ast
 import json
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,10 +21,14 @@ from kernel_agent.protocol import (
     AGENT_NAME,
     PROTOCOL_VERSION,
     REPORT_KEY,
+    REPORT_METADATA_KEY,
+    checked_report,
     decode_report,
     report_expression,
+    report_query,
 )
 
+from .codec import CarriedReport
 from .kernel_channel import KernelChannel
 
 _BOOTSTRAP = """
@@ -88,35 +95,59 @@ def _expression_value(reply: dict[str, Any], key: str) -> Any:
     return ast.literal_eval(result["data"]["text/plain"])
 
 
-async def inject(channel: KernelChannel) -> str:
+@dataclass(frozen=True)
+class AgentInfo:
+    """What a freshly loaded agent says about itself."""
+
+    instance: str
+    #: reports can ride in execute_reply metadata (else: as a user expression)
+    reply_metadata: bool
+
+
+async def inject(channel: KernelChannel) -> AgentInfo:
     """Load the agent; return its instance id (stable while the kernel lives)."""
     reply = await channel.execute(
         bootstrap_source(),
         silent=True,
         store_history=False,
-        user_expressions={"instance": f"{AGENT_NAME}.instance_id"},
+        user_expressions={
+            "instance": f"{AGENT_NAME}.instance_id",
+            "reply_metadata": f"{AGENT_NAME}.reply_metadata",
+        },
     )
     if reply.get("status") != "ok":
         raise AgentUnavailable(f"{reply.get('ename')}: {reply.get('evalue')}")
-    return str(_expression_value(reply, "instance"))
+    return AgentInfo(
+        str(_expression_value(reply, "instance")),
+        _expression_value(reply, "reply_metadata") is True,
+    )
 
 
-def report_request(since: int, order: list[str] | None = None) -> dict[str, str]:
-    """The user_expressions that make any execute reply carry an agent report."""
-    return {REPORT_KEY: report_expression(since, order)}
+@dataclass(frozen=True)
+class ReportQuery:
+    """What to add to an execute request so its reply carries an agent report."""
+
+    metadata: dict[str, object] = field(default_factory=dict)
+    user_expressions: dict[str, str] = field(default_factory=dict)
 
 
-def read_report(reply: dict[str, Any]) -> dict[str, Any]:
-    """The agent report carried by a reply to a request built with report_request."""
+def report_request(since: int, in_metadata: bool = False) -> ReportQuery:
+    """Ask for the records newer than ``since`` in the reply to the same request."""
+    if in_metadata:
+        return ReportQuery(metadata={REPORT_METADATA_KEY: report_query(since)})
+    return ReportQuery(user_expressions={REPORT_KEY: report_expression(since)})
+
+
+def read_report(carried: CarriedReport | None) -> dict[str, object]:
+    """The agent report a reply carried; AgentUnavailable if it has none or a bad one."""
     try:
+        if carried is not None and carried.metadata is not None:
+            return checked_report(carried.metadata)
+        expression = carried.expression if carried is not None else None
+        reply = {"user_expressions": {REPORT_KEY: expression} if expression else {}}
         return decode_report(_expression_value(reply, REPORT_KEY))
     except (ValueError, SyntaxError, KeyError, TypeError) as error:
         raise AgentUnavailable(str(error)) from error
-
-
-def report_from_expression(result: dict[str, Any]) -> dict[str, Any]:
-    """The agent report in one user_expression result (from a browser's reply)."""
-    return read_report({"user_expressions": {REPORT_KEY: result}})
 
 
 async def widgets_changed(channel: KernelChannel, comm_ids: list[str]) -> list[str]:
@@ -130,9 +161,15 @@ async def widgets_changed(channel: KernelChannel, comm_ids: list[str]) -> list[s
 
 async def fetch_report(
     channel: KernelChannel, since: int, order: list[str] | None = None
-) -> dict[str, Any]:
-    """Ask the agent for records newer than ``since`` with a silent empty request."""
+) -> dict[str, object]:
+    """Ask the agent for records newer than ``since`` with a silent empty request.
+
+    ``order``, when given, tells the agent the notebook's code cells in order.
+    """
     reply = await channel.execute(
-        "", silent=True, store_history=False, user_expressions=report_request(since, order)
+        "",
+        silent=True,
+        store_history=False,
+        user_expressions={REPORT_KEY: report_expression(since, order)},
     )
-    return read_report(reply)
+    return read_report(CarriedReport.of(reply, None))

@@ -21,7 +21,7 @@ from jupyter_server.services.kernels.connection.base import (
     serialize_msg_to_ws_v1,
 )
 
-from kernel_agent.protocol import REPORT_KEY
+from kernel_agent.protocol import REPORT_KEY, REPORT_METADATA_KEY
 
 V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
 
@@ -162,8 +162,9 @@ def with_changes(
 ) -> Frame:
     """The same message with keys added to its metadata and its content's user_expressions.
 
-    Metadata: nbclassic's missing cellId. User expressions: the agent report
-    that rides on a browser's own request (saves a round trip per run).
+    Metadata: nbclassic's missing cellId, and the agent report query that
+    rides on a browser's own request (saves a round trip per run); user
+    expressions: the same query for kernels without reply metadata hooks.
     """
     try:
         return _rewritten(frame, protocol, metadata, user_expressions)
@@ -216,6 +217,27 @@ def _added(
     return new_metadata, new_content
 
 
+@dataclass(frozen=True)
+class CarriedReport:
+    """An agent report as it rode on a reply, still undecoded.
+
+    ``metadata``: the payload in the reply's metadata (ipykernel); ``expression``:
+    the user expression result (other kernels). Decoded by ``agent_link``.
+    """
+
+    metadata: Any = None
+    expression: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, content: Any, metadata: Any) -> CarriedReport | None:
+        """The report in an execute_reply's content and metadata, if it has one."""
+        carried = _as_dict(metadata).get(REPORT_METADATA_KEY)
+        expression = _as_dict(_as_dict(content).get("user_expressions")).get(REPORT_KEY)
+        if carried is None and not isinstance(expression, dict):
+            return None
+        return cls(carried, expression if isinstance(expression, dict) else None)
+
+
 @dataclass
 class Reply:
     """A shell reply travelling to the browser."""
@@ -223,33 +245,33 @@ class Reply:
     msg_type: str
     parent_msg_id: str
     status: str
-    #: the result of the agent report that rode on the request, if any
-    report: dict[str, Any] | None = None
+    #: the agent report that rode on the request, if any
+    report: CarriedReport | None = None
 
 
-def _reply(parent: Any, content: Any) -> Reply:
+def _reply(parent: Any, content: Any, metadata: Any) -> Reply:
     parent, content = _as_dict(parent), _as_dict(content)
-    report = _as_dict(content.get("user_expressions")).get(REPORT_KEY)
     return Reply(
         "execute_reply",
         str(parent.get("msg_id", "")),
         str(content.get("status", "")),
-        report if isinstance(report, dict) else None,
+        CarriedReport.of(content, metadata),
     )
 
 
 def read_shell_reply(session: Any, zmq_parts: list[Any]) -> Reply | None:
-    """Header, parent and status of a kernel→browser shell message (ZMQ frames)."""
+    """Header, parent, status and report of a kernel→browser shell message (ZMQ frames)."""
     try:
         _, parts = session.feed_identities(zmq_parts)
         header = session.unpack(_bytes(parts[1]))
         if header.get("msg_type") != "execute_reply":
             return None
         parent = session.unpack(_bytes(parts[2]))
+        metadata = session.unpack(_bytes(parts[3]))
         content = session.unpack(_bytes(parts[4]))
     except Exception:
         return None
-    return _reply(parent, content)
+    return _reply(parent, content, metadata)
 
 
 def read_json_reply(frame: Any) -> Reply | None:
@@ -263,7 +285,7 @@ def read_json_reply(frame: Any) -> Reply | None:
         parent, content = msg.get("parent_header"), msg.get("content")
     except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    return _reply(parent, content)
+    return _reply(parent, content, msg.get("metadata"))
 
 
 def _bytes(part: Any) -> bytes:

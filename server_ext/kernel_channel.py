@@ -30,6 +30,7 @@ class _Pending:
     """An execute request waiting for both its reply and its final idle status."""
 
     on_iopub: IopubHandler | None
+    #: the whole execute_reply message (header, metadata, content)
     reply: asyncio.Future[dict[str, Any]]
     idle: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -80,7 +81,7 @@ class KernelChannel:
             pending = self._register(msg["header"]["msg_id"], None)
             self._transport.send("shell", msg)
             try:
-                reply = await asyncio.wait_for(pending.reply, 5)
+                reply = (await asyncio.wait_for(pending.reply, 5)).get("content") or {}
                 await asyncio.wait_for(pending.idle.wait(), 0.25)
                 self.language = str((reply.get("language_info") or {}).get("name", ""))
                 return
@@ -98,7 +99,7 @@ class KernelChannel:
     def _on_shell(self, msg: dict[str, Any]) -> None:
         pending = self._pending.get(msg.get("parent_header", {}).get("msg_id", ""))
         if pending is not None and not pending.reply.done():
-            pending.reply.set_result(msg.get("content", {}))
+            pending.reply.set_result(msg)
 
     def _on_iopub(self, msg: dict[str, Any]) -> None:
         pending = self._pending.get(msg.get("parent_header", {}).get("msg_id", ""))
@@ -127,7 +128,7 @@ class KernelChannel:
             code, silent=silent, store_history=store_history, user_expressions=user_expressions
         )
         await outputs_done
-        return reply
+        return reply.get("content") or {}
 
     async def submit(
         self,
@@ -139,7 +140,7 @@ class KernelChannel:
         metadata: dict[str, Any] | None = None,
         on_iopub: IopubHandler | None = None,
     ) -> tuple[dict[str, Any], asyncio.Future[None]]:
-        """Run ``code``; return its reply, and a future done once all its output arrived.
+        """Run ``code``; return its reply message, and a future done once all its output arrived.
 
         The reply comes before the kernel's last outputs and idle status: a
         caller that only needs the reply can send its next request meanwhile,

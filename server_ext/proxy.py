@@ -122,13 +122,16 @@ class CascadeConnectionMixin:
         except Exception:
             self.log.exception("cascade: admitting a request failed; it runs as usual")
             return frame
-        if not admission.cell_id and not admission.user_expressions:
+        metadata = dict(admission.report.metadata)
+        if admission.cell_id:
+            metadata["cellId"] = admission.cell_id
+        if not metadata and not admission.report.user_expressions:
             return frame
         return codec.with_changes(
             frame,
             self._cascade_protocol,
-            metadata={"cellId": admission.cell_id} if admission.cell_id else None,
-            user_expressions=admission.user_expressions,
+            metadata=metadata,
+            user_expressions=admission.report.user_expressions,
         )
 
     def disconnect(self) -> Any:
@@ -147,11 +150,13 @@ class CascadeConnectionMixin:
             reply = codec.read_shell_reply(self.session, message[0]) if channel == "shell" else None
         else:
             reply = codec.read_json_reply(stream)
+        # The browser gets its reply first; our bookkeeping runs after, in the same
+        # loop step, so no later browser message can overtake it.
+        super().handle_outgoing_message(stream, *message)  # type: ignore[misc]
         runner = self._cascade_runner() if reply is not None else None
         if reply is not None and runner is not None:
             getattr(self, "_cascade_sent", set()).discard(reply.parent_msg_id)
             runner.on_reply(reply.parent_msg_id, reply.status, reply.report)
-        super().handle_outgoing_message(stream, *message)  # type: ignore[misc]
 
 
 def compose_connection_class(base: type) -> type:

@@ -32,6 +32,7 @@ from kernel_agent.planning import (
 from kernel_agent.protocol import OPT_OUT_MARKER
 
 from . import agent_link
+from .codec import CarriedReport
 from .config import Cascade
 from .debounce import Debouncer
 from .kernel_channel import KernelChannel, KernelGone
@@ -58,7 +59,7 @@ class Admission:
     """What the proxy adds to a browser's execute_request before forwarding it."""
 
     cell_id: str | None = None
-    user_expressions: dict[str, str] = field(default_factory=dict)
+    report: agent_link.ReportQuery = field(default_factory=agent_link.ReportQuery)
 
 
 def _defined_names(source: str) -> frozenset[str]:
@@ -123,7 +124,8 @@ class KernelRunner:
                 )
                 return
             async with self.state.lock:
-                await agent_link.inject(self.channel)
+                info = await agent_link.inject(self.channel)
+                self.state.reports_in_metadata = info.reply_metadata
                 self.state.apply_report(await agent_link.fetch_report(self.channel, 0))
             self.state.enabled = True
         except Exception as error:
@@ -177,7 +179,7 @@ class KernelRunner:
 
         The admission says what to add to the request: a cell id when the
         browser sent none (nbclassic), so the agent can key the run; and the
-        agent report as a user expression, so the reply brings the run's record
+        query for the agent report, so the reply brings the run's record
         without a request of our own.
         """
         admission = Admission()
@@ -192,13 +194,16 @@ class KernelRunner:
             self.sent_code[request.cell_id] = (request.code, time.time())
             if model is not None and not request.opt_out and self.mode != LAZY:
                 await self._pull_upstream(model, request)
-        admission.user_expressions = agent_link.report_request(self.state.clock)
+        admission.report = self._report_query()
         return admission
 
-    def on_reply(self, msg_id: str, status: str, report: dict[str, Any] | None = None) -> None:
+    def _report_query(self) -> agent_link.ReportQuery:
+        return agent_link.report_request(self.state.clock, self.state.reports_in_metadata)
+
+    def on_reply(self, msg_id: str, status: str, report: CarriedReport | None = None) -> None:
         """A browser request finished; cascade once no browser request is in flight.
 
-        ``report``: the user expression the admission added, when the reply has it.
+        ``report``: the agent report the admission asked for, when the reply has it.
         """
         request = self.state.inflight.pop(msg_id, None)
         if request is None or self.state.enabled is not True:
@@ -214,11 +219,11 @@ class KernelRunner:
             self.state.pending_cascades += 1
             self._spawn(self._after_browser_run())
 
-    def _apply_reply_report(self, report: dict[str, Any] | None) -> bool:
+    def _apply_reply_report(self, report: CarriedReport | None) -> bool:
         if report is None:
             return False
         try:
-            self.state.apply_report(agent_link.report_from_expression(report))
+            self.state.apply_report(agent_link.read_report(report))
         except agent_link.AgentUnavailable as error:
             self._log.debug("cascade: no report in a browser reply: %s", error)
             return False
@@ -424,21 +429,24 @@ class KernelRunner:
                 model.show_outputs(cell.id, collector.nbformat_outputs())
 
         model.start_run(cell.id)
+        query = self._report_query()
         try:
-            reply, outputs_done = await self.channel.submit(
+            message, outputs_done = await self.channel.submit(
                 cell.source,
-                metadata={"cellId": cell.id, "cascade": {"trigger": trigger}},
-                user_expressions=agent_link.report_request(self.state.clock),
+                metadata={"cellId": cell.id, "cascade": {"trigger": trigger}, **query.metadata},
+                user_expressions=query.user_expressions,
                 on_iopub=on_iopub,
             )
         except BaseException:
             self.state.running = None
             raise
+        reply = message.get("content") or {}
         self._writing.append(
             asyncio.ensure_future(self._write_outputs(model, cell, collector, reply, outputs_done))
         )
         if reply.get("status") == "ok":
-            self.state.apply_report(agent_link.read_report(reply))
+            carried = CarriedReport.of(reply, message.get("metadata"))
+            self.state.apply_report(agent_link.read_report(carried))
             return True
         await self._refresh()
         return False

@@ -43,6 +43,8 @@ class KernelState:
     #: ``%flow`` settings made in the kernel (None: the server's config applies)
     kernel_mode: str | None = None
     kernel_direction: str | None = None
+    #: the agent answers report queries in reply metadata (ipykernel)
+    reports_in_metadata: bool = False
     #: the cell order last pushed to the agent
     pushed_order: list[str] = field(default_factory=list)
     #: serializes everything the server sends to this kernel
@@ -82,4 +84,5 @@ class KernelState:
         self.queued.clear()
         self.running = None
         self.kernel_mode = self.kernel_direction = None
+        self.reports_in_metadata = False
         self.pushed_order = []

@@ -242,3 +242,30 @@ async def test_opt_out_by_marker_and_by_metadata(
     await client.execute("w = 4", ids[0])  # no opt-out: the stale reader runs
     await cascade_api.settled("optout.ipynb")
     assert [r.stdout for r in client.executions(mark)] == ["", "w is 4\n"]
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_run_record_rides_in_the_reply_metadata(
+    protocol: str, make_notebook: Any, open_session: Any, cascade_api: Any
+) -> None:
+    """On ipykernel the agent's report comes back in the browser's own reply's
+    metadata: its user_expressions stay exactly what the browser asked for."""
+    ids = make_notebook("ride.ipynb", ["x = 1", "y = x"])
+    client = await open_session("ride.ipynb", protocol)
+    await client.run_cells(["x = 1"], ids[:1])
+    msg = client.execute_message("y = x", ids[1])
+    client.send(msg)
+    reply = await client.wait_for(
+        lambda m: (
+            m["msg_type"] == "execute_reply"
+            and m["parent_header"].get("msg_id") == msg["header"]["msg_id"]
+        )
+    )
+    assert reply["content"]["user_expressions"] == {}
+    report = reply["metadata"]["cascade_report"]
+    # nbclassic sends no cellId: the server matched the code and added it
+    record = next(cell for cell in report["cells"] if cell["id"] == ids[1])
+    assert (record["uses"], record["defines"]) == (["x"], ["y"])
+    graph = await cascade_api.settled("ride.ipynb")
+    edges = {(e["source"], e["target"]): e["symbols"] for e in graph["edges"]}
+    assert edges == {(ids[0], ids[1]): ["x"]}

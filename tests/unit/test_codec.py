@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -83,17 +84,23 @@ def test_with_changes_adds_user_expressions_and_keeps_the_browsers_own() -> None
 
 
 def test_replies_carry_the_report_that_rode_on_the_request() -> None:
-    report = {"status": "ok", "data": {"text/plain": "'{}'"}, "metadata": {}}
-    content = {"status": "ok", "user_expressions": {codec.REPORT_KEY: report}}
     parent = execute_msg()
-    reply = SESSION.msg("execute_reply", content, parent=parent)
-    text = json.dumps({**reply, "channel": "shell"}, default=str)
-    parsed = codec.read_json_reply(text)
-    assert parsed is not None and parsed.report == report
-    assert parsed.parent_msg_id == parent["header"]["msg_id"]
-    plain = SESSION.msg("execute_reply", {"status": "ok"}, parent=parent)
-    parsed = codec.read_json_reply(json.dumps({**plain, "channel": "shell"}, default=str))
-    assert parsed is not None and parsed.report is None
+
+    def parsed_reply(content: dict[str, Any], metadata: dict[str, Any]) -> codec.Reply:
+        reply = SESSION.msg("execute_reply", content, parent=parent, metadata=metadata)
+        parsed = codec.read_json_reply(json.dumps({**reply, "channel": "shell"}, default=str))
+        assert parsed is not None and parsed.parent_msg_id == parent["header"]["msg_id"]
+        return parsed
+
+    expression = {"status": "ok", "data": {"text/plain": "'{}'"}, "metadata": {}}
+    by_expression = parsed_reply(
+        {"status": "ok", "user_expressions": {codec.REPORT_KEY: expression}}, {}
+    )
+    assert by_expression.report == codec.CarriedReport(None, expression)
+    payload = {"version": 2, "clock": 3}
+    by_metadata = parsed_reply({"status": "ok"}, {codec.REPORT_METADATA_KEY: payload})
+    assert by_metadata.report == codec.CarriedReport(payload, None)
+    assert parsed_reply({"status": "ok"}, {"status": "ok"}).report is None
 
 
 @given(st.binary(max_size=300))
