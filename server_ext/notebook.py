@@ -27,6 +27,9 @@ class NotebookModel(Protocol):
     path: str
 
     async def code_cells(self) -> list[NotebookCell]: ...
+    def code_cells_now(self) -> list[NotebookCell] | None:
+        """The code cells if known without I/O (a current snapshot, a live document)."""
+
     def metadata(self) -> dict[str, Any]: ...
     def start_run(self, cell_id: str) -> None: ...
     def show_outputs(self, cell_id: str, outputs: list[dict[str, Any]]) -> None: ...
@@ -52,6 +55,9 @@ class SharedDocument:
     _written: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     async def code_cells(self) -> list[NotebookCell]:
+        return self.code_cells_now()
+
+    def code_cells_now(self) -> list[NotebookCell]:
         return [
             NotebookCell(str(ycell.get("id")), str(ycell.get("source", "")))
             for ycell in self.document.ycells
@@ -220,14 +226,17 @@ class SavedCells:
             os_path = self._os_paths[path] = resolve(path)
         return os_path
 
+    def _file_stamp(self, os_path: str) -> object:
+        try:
+            info = os.stat(os_path)
+        except OSError:
+            return None
+        return (info.st_mtime_ns, info.st_size, info.st_ino)
+
     async def _stamp(self, path: str) -> object:
         os_path = self._os_path(path)
         if os_path is not None:
-            try:
-                info = os.stat(os_path)
-            except OSError:
-                return None
-            return (info.st_mtime_ns, info.st_size, info.st_ino)
+            return self._file_stamp(os_path)
         model = await ensure_async(self.contents_manager.get(path, content=False))
         return model.get("last_modified")
 
@@ -253,6 +262,14 @@ class SavedCells:
         self._snapshots[path] = snapshot
         return snapshot
 
+    def current(self, path: str) -> _Snapshot | None:
+        """The snapshot of ``path`` if the file is known unchanged, without I/O beyond a stat."""
+        known = self._snapshots.get(path)
+        os_path = self._os_paths.get(path)
+        if known is None or os_path is None or known.stamp is None:
+            return None
+        return known if self._file_stamp(os_path) == known.stamp else None
+
     def forget(self, path: str) -> None:
         self._snapshots.pop(path, None)
 
@@ -274,7 +291,13 @@ class SavedFile:
         return self._metadata
 
     async def code_cells(self) -> list[NotebookCell]:
-        snapshot = await self.saved.read(self.path)
+        return self._cells(await self.saved.read(self.path))
+
+    def code_cells_now(self) -> list[NotebookCell] | None:
+        snapshot = self.saved.current(self.path)
+        return None if snapshot is None else self._cells(snapshot)
+
+    def _cells(self, snapshot: _Snapshot) -> list[NotebookCell]:
         self._metadata = snapshot.metadata
         return [
             NotebookCell(cell_id, self._newest(cell_id, source, snapshot.saved_at))

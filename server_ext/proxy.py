@@ -14,7 +14,7 @@ from collections import deque
 from typing import Any
 
 from . import codec
-from .runner import KernelRunner
+from .runner import Admission, KernelRunner
 from .service import CascadeService
 
 
@@ -95,6 +95,11 @@ class CascadeConnectionMixin:
             legacy = self._cascade_protocol != codec.V1_PROTOCOL
             runner.note_request(request.msg_id, request.code, request.metadata, legacy)
             self._cascade_sent.add(request.msg_id)
+            admission = self._cascade_admit_now(runner, request) if not queue else None
+            if admission is not None:
+                frame = self._cascade_admitted(incoming_msg, admission)
+                super().handle_incoming_message(frame)  # type: ignore[misc]
+                return
         queue.append((incoming_msg, request))
         if not self._cascade_draining:
             self._cascade_draining = True
@@ -111,6 +116,15 @@ class CascadeConnectionMixin:
         finally:
             self._cascade_draining = False
 
+    def _cascade_admit_now(
+        self, runner: KernelRunner, request: codec.ExecuteRequest
+    ) -> Admission | None:
+        try:
+            return runner.admit_now(request.msg_id)
+        except Exception:
+            self.log.exception("cascade: admitting a request at once failed; it waits its turn")
+            return None
+
     async def _cascade_admit(
         self, frame: codec.Frame, request: codec.ExecuteRequest
     ) -> codec.Frame:
@@ -122,6 +136,10 @@ class CascadeConnectionMixin:
         except Exception:
             self.log.exception("cascade: admitting a request failed; it runs as usual")
             return frame
+        return self._cascade_admitted(frame, admission)
+
+    def _cascade_admitted(self, frame: codec.Frame, admission: Admission) -> codec.Frame:
+        """The request with what the admission adds (cell id, report query)."""
         metadata = dict(admission.report.metadata)
         if admission.cell_id:
             metadata["cellId"] = admission.cell_id
@@ -144,15 +162,18 @@ class CascadeConnectionMixin:
         return super().disconnect()  # type: ignore[misc]
 
     def handle_outgoing_message(self, stream: Any, *message: Any) -> None:
-        """Kernel → browser. ZMQ connections pass (stream, frames); gateway ones (text)."""
+        """Kernel → browser. ZMQ connections pass (stream, frames); gateway ones (text).
+
+        The browser gets every message first; reading a reply and our
+        bookkeeping follow in the same loop step, so no later browser message
+        can overtake them. jupyter_server does not modify the frames it sends.
+        """
+        super().handle_outgoing_message(stream, *message)  # type: ignore[misc]
         if message:
             channel = stream if isinstance(stream, str) else getattr(stream, "channel", None)
             reply = codec.read_shell_reply(self.session, message[0]) if channel == "shell" else None
         else:
             reply = codec.read_json_reply(stream)
-        # The browser gets its reply first; our bookkeeping runs after, in the same
-        # loop step, so no later browser message can overtake it.
-        super().handle_outgoing_message(stream, *message)  # type: ignore[misc]
         runner = self._cascade_runner() if reply is not None else None
         if reply is not None and runner is not None:
             getattr(self, "_cascade_sent", set()).discard(reply.parent_msg_id)

@@ -14,9 +14,9 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from kernel_agent.planning import (
     ANY_ORDER,
@@ -42,7 +42,14 @@ from .persistence import persisted_effects
 from .predict import notebook_summaries, predict_effects
 from .state import BrowserRequest, KernelState
 
-ModelOpener = Callable[[str, "KernelRunner"], Awaitable[NotebookModel | None]]
+
+class Notebooks(Protocol):
+    """How a runner finds its kernel's notebook (the service implements it)."""
+
+    async def find_path(self, kernel_id: str) -> str | None: ...
+    def find_path_now(self, kernel_id: str) -> str | None: ...
+    async def open_model(self, path: str, runner: KernelRunner) -> NotebookModel: ...
+    def open_model_now(self, path: str, runner: KernelRunner) -> NotebookModel | None: ...
 
 
 def wants_opt_out(code: str, metadata: dict[str, Any]) -> bool:
@@ -74,8 +81,7 @@ class KernelRunner:
         kernel_id: str,
         kernel_manager: Any,
         config: Cascade,
-        find_path: Callable[[str], Awaitable[str | None]],
-        open_model: ModelOpener,
+        notebooks: Notebooks,
         log: logging.Logger,
     ) -> None:
         self.state = KernelState(kernel_id)
@@ -83,8 +89,7 @@ class KernelRunner:
         self.channel = KernelChannel(kernel_id, kernel_manager, log)
         self.sent_code: dict[str, tuple[str, float]] = {}
         self._kernel_manager = kernel_manager
-        self._find_path = find_path
-        self._open_model = open_model
+        self._notebooks = notebooks
         self._log = log
         self._agent: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -173,6 +178,32 @@ class KernelRunner:
             opt_out=wants_opt_out(code, metadata),
             legacy=legacy,
         )
+
+    def admit_now(self, msg_id: str) -> Admission | None:
+        """The admission of a browser request when it can be decided without waiting.
+
+        The common case: the agent is loaded, nothing else is talking to the
+        kernel, the notebook's cells are at hand, and no cell above needs a run.
+        Forwarding at once saves a loop turn and the awaits (~0.4 ms a run).
+        None: anything else, and :meth:`admit` decides (it may pull cells first).
+        """
+        request = self.state.inflight.get(msg_id)
+        agent = self._agent
+        if request is None or agent is None or not agent.done():
+            return None
+        if self.state.enabled is not True:
+            return Admission() if self.state.enabled is False else None
+        if request.cell_id is None or self.state.lock.locked() or self.state.replica_outdated:
+            return None
+        path = self._notebooks.find_path_now(self.state.kernel_id)
+        model = self._notebooks.open_model_now(path, self) if path else None
+        cells = model.code_cells_now() if model is not None else None
+        if model is None or cells is None:
+            return None
+        if not request.opt_out and self.mode != LAZY and self._upstream_plan(model, cells, request):
+            return None
+        self.sent_code[request.cell_id] = (request.code, time.time())
+        return Admission(report=self._report_query())
 
     async def admit(self, msg_id: str) -> Admission:
         """Prepare a browser request before it is forwarded; run upstream cells first.
@@ -333,33 +364,37 @@ class KernelRunner:
 
     async def _pull_upstream(self, model: NotebookModel, request: BrowserRequest) -> None:
         async with self.state.lock:
-            cells = [
-                NotebookCell(c.id, request.code) if c.id == request.cell_id else c
-                for c in await model.code_cells()
-            ]
+            cells = await model.code_cells()
             # A browser run that finished meanwhile is out of ``inflight`` but maybe
             # not in the replica yet: refresh until no await separates the two.
             while self.state.replica_outdated:
                 await self._refresh()
-            predicted = self.predicted(cells, model.metadata())
-            record = self.state.graph.records.get(str(request.cell_id))
-            if request.cell_id in predicted and record is not None:
-                guess = predicted[request.cell_id]
-                predicted[request.cell_id] = Effects(guess.uses | record.uses, guess.defines)
-            try:
-                plan = plan_upstream(
-                    self.state.graph, cells, str(request.cell_id), predicted, self.direction
-                )
-            except CycleError as error:
-                self.state.last_error = f"upstream not run: {error}"
-                return
-            # cells the browser already sent ("Run All") will run before this one anyway
-            sent = {r.cell_id for r in self.state.inflight.values() if r is not request}
-            plan = [cell_id for cell_id in plan if cell_id not in sent]
+            plan = self._upstream_plan(model, cells, request)
             if plan:
                 self._log.debug("cascade: pulling %s before %s", plan, request.cell_id)
                 by_id = {cell.id: cell for cell in cells}
                 await self._run_planned(model, [by_id[c] for c in plan], str(request.cell_id))
+
+    def _upstream_plan(
+        self, model: NotebookModel, cells: list[NotebookCell], request: BrowserRequest
+    ) -> list[str]:
+        """The cells to run before ``request``, which runs the code it carries."""
+        cells = [NotebookCell(c.id, request.code) if c.id == request.cell_id else c for c in cells]
+        predicted = self.predicted(cells, model.metadata())
+        record = self.state.graph.records.get(str(request.cell_id))
+        if request.cell_id in predicted and record is not None:
+            guess = predicted[request.cell_id]
+            predicted[request.cell_id] = Effects(guess.uses | record.uses, guess.defines)
+        try:
+            plan = plan_upstream(
+                self.state.graph, cells, str(request.cell_id), predicted, self.direction
+            )
+        except CycleError as error:
+            self.state.last_error = f"upstream not run: {error}"
+            return []
+        # cells the browser already sent ("Run All") will run before this one anyway
+        sent = {r.cell_id for r in self.state.inflight.values() if r is not request}
+        return [cell_id for cell_id in plan if cell_id not in sent]
 
     async def _run_planned(
         self, model: NotebookModel, cells: list[NotebookCell], trigger: str
@@ -376,8 +411,8 @@ class KernelRunner:
             self.state.queued = []
 
     async def _model(self) -> NotebookModel | None:
-        path = await self._find_path(self.state.kernel_id)
-        return await self._open_model(path, self) if path else None
+        path = await self._notebooks.find_path(self.state.kernel_id)
+        return await self._notebooks.open_model(path, self) if path else None
 
     def _next_cell(self, cells: list[NotebookCell], position: int, done: set[str]) -> str | None:
         if self.direction == ANY_ORDER:

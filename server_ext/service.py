@@ -33,6 +33,8 @@ class CascadeService:
         self.saved = SavedCells(serverapp.contents_manager)
         #: notebook path → collaboration room id, as last found
         self._room_of_path: dict[str, str] = {}
+        #: room id → (the room, its live document), as last fetched
+        self._documents: dict[str, tuple[Any, Any]] = {}
         self.runners: dict[str, KernelRunner] = {}
         #: notebook path → kernel id, as last seen in the session table
         self.kernel_of_path: dict[str, str] = {}
@@ -52,8 +54,7 @@ class CascadeService:
                 kernel_id,
                 self.kernel_manager.get_kernel(kernel_id),
                 self.config,
-                self.find_path,
-                self.open_model,
+                self,
                 self.log,
             )
             self.runners[kernel_id] = runner
@@ -77,6 +78,15 @@ class CascadeService:
         if kernel_id not in self._path_of_kernel:
             self._path_of_kernel[kernel_id] = await self._path_from_sessions(kernel_id)
         return self._path_of_kernel[kernel_id]
+
+    def find_path_now(self, kernel_id: str) -> str | None:
+        """:meth:`find_path` when its cached answer is still valid, else None."""
+        connection = getattr(self.serverapp.session_manager, "connection", None)
+        if not isinstance(connection, sqlite3.Connection):
+            return None
+        if self._session_changes != connection.total_changes:
+            return None
+        return self._path_of_kernel.get(kernel_id)
 
     async def _path_from_sessions(self, kernel_id: str) -> str | None:
         sessions = await ensure_async(self.serverapp.session_manager.list_sessions())
@@ -113,6 +123,21 @@ class CascadeService:
         sent = runner.sent_code if runner is not None else {}
         return SavedFile(path, self.saved, self.pending, sent, self.config.autosave)
 
+    def open_model_now(self, path: str, runner: KernelRunner) -> NotebookModel | None:
+        """:meth:`open_model` without waiting, when the answer is known: no room
+        is open, or this path's room is the one whose document we hold. Else None."""
+        collaboration = self._collaboration()
+        rooms = getattr(getattr(collaboration, "ywebsocket_server", None), "rooms", None)
+        if collaboration is not None and rooms is None:
+            return None
+        if rooms:
+            room_id = self._room_of_path.get(path)
+            held = self._documents.get(room_id or "")
+            if held is None or room_id is None or rooms.get(room_id) is not held[0]:
+                return None
+            return SharedDocument(path, held[1])
+        return SavedFile(path, self.saved, self.pending, runner.sent_code, self.config.autosave)
+
     async def _shared_document(self, path: str) -> Any:
         """The notebook's live YNotebook, if a collaboration room holds it.
 
@@ -135,7 +160,10 @@ class CascadeService:
                 room = self._room_of_path[path] = self._room_id(path)
             if room not in rooms:
                 return None
-            return await collaboration.get_document(room_id=room, copy=False)
+            document = await collaboration.get_document(room_id=room, copy=False)
+            if document is not None and room in rooms:
+                self._documents[room] = (rooms[room], document)
+            return document
         except Exception:
             self.log.debug("cascade: no shared document for %s", path, exc_info=True)
             return None
