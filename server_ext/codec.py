@@ -9,6 +9,7 @@ as ``None`` and passed on untouched, for jupyter_server to judge.
 
 from __future__ import annotations
 
+import functools
 import json
 import struct
 from dataclasses import dataclass
@@ -69,28 +70,138 @@ def _legacy_message(frame: Frame) -> dict[str, Any] | None:
     return msg if isinstance(msg, dict) else None
 
 
+class Incoming:
+    """One browser→kernel frame, decoded once and only as far as asked.
+
+    The frame is split and its header read up front (that decides whether it
+    is well formed); metadata and content are parsed on first use, so large
+    comm messages that are neither execute requests nor widget updates are
+    not parsed at all.
+    """
+
+    def __init__(self, frame: Frame, protocol: str | None) -> None:
+        self.frame = frame
+        self.protocol = protocol
+        self.channel = "shell"
+        self._parts: list[bytes] | None = None  # v1
+        self._msg: dict[str, Any] | None = None  # legacy
+        self.header: dict[str, Any] = {}
+        self.well_formed = self._decode()
+
+    def _decode(self) -> bool:
+        if self.protocol == V1_PROTOCOL:
+            if not isinstance(self.frame, bytes):
+                return False
+            decoded = _v1_parts(self.frame)
+            if decoded is None or len(decoded[1]) < 4:
+                return False
+            self.channel, self._parts = decoded
+            try:
+                header = json.loads(self._parts[0])
+            except (ValueError, UnicodeDecodeError):
+                return False
+            if not _has_message_type(header):
+                return False
+            self.header = header
+            return True
+        msg = _legacy_message(self.frame)
+        if msg is None or not _has_message_type(msg.get("header")):
+            return False
+        if not all(isinstance(msg.get(key, {}), dict) for key in ("parent_header", "metadata")):
+            return False
+        if not isinstance(msg.get("content"), dict):
+            return False
+        self._msg, self.header = msg, msg["header"]
+        self.channel = str(msg.get("channel", "shell"))
+        return True
+
+    @property
+    def msg_type(self) -> str:
+        return str(self.header.get("msg_type", ""))
+
+    @functools.cached_property
+    def metadata(self) -> dict[str, Any]:
+        if self._parts is not None:
+            return _as_dict(json.loads(self._parts[2]))
+        return _as_dict((self._msg or {}).get("metadata"))
+
+    @functools.cached_property
+    def content(self) -> dict[str, Any]:
+        if self._parts is not None:
+            return _as_dict(json.loads(self._parts[3]))
+        return _as_dict((self._msg or {}).get("content"))
+
+    def execute_request(self) -> ExecuteRequest | None:
+        """The execute_request this frame carries on the shell channel, else None."""
+        if not self.well_formed or self.channel != "shell":
+            return None
+        if self.msg_type != "execute_request":
+            return None
+        try:
+            content, metadata = self.content, self.metadata
+        except (ValueError, UnicodeDecodeError):
+            return None
+        code, msg_id = content.get("code"), self.header.get("msg_id")
+        if not isinstance(code, str) or not isinstance(msg_id, str):
+            return None
+        return ExecuteRequest(msg_id, code, metadata, bool(content.get("silent", False)))
+
+    def widget_update(self) -> str | None:
+        """The comm id of a browser's widget state update (a slider moved), else None."""
+        if not self.well_formed or self.msg_type != "comm_msg":
+            return None
+        try:
+            content = self.content
+        except (ValueError, UnicodeDecodeError):
+            return None
+        data = content.get("data")
+        if not isinstance(data, dict) or data.get("method") != "update":
+            return None
+        comm_id = content.get("comm_id")
+        return comm_id if isinstance(comm_id, str) else None
+
+    def with_changes(
+        self,
+        metadata: dict[str, Any] | None = None,
+        user_expressions: dict[str, str] | None = None,
+    ) -> Frame:
+        """The same message with keys added to its metadata and its content's
+        user_expressions (the browser's own keys are kept).
+
+        Metadata: nbclassic's missing cellId, and the agent report query that
+        rides on a browser's own request (saves a round trip per run); user
+        expressions: the same query for kernels without reply metadata hooks.
+        """
+        if not self.well_formed or not (metadata or user_expressions):
+            return self.frame
+        try:
+            new_metadata = {**self.metadata, **(metadata or {})}
+            new_content = self.content
+            if user_expressions:
+                mine = _as_dict(new_content.get("user_expressions"))
+                new_content = {**new_content, "user_expressions": {**mine, **user_expressions}}
+            if self._parts is not None:
+                parts = list(self._parts)
+                if metadata:
+                    parts[2] = json.dumps(new_metadata).encode()
+                if user_expressions:
+                    parts[3] = json.dumps(new_content).encode()
+                return bytes(serialize_msg_to_ws_v1(parts, self.channel))
+            msg = {**(self._msg or {}), "metadata": new_metadata, "content": new_content}
+            if isinstance(self.frame, bytes):
+                return bytes(serialize_binary_message(msg))
+            return json.dumps(msg)
+        except (ValueError, UnicodeDecodeError, TypeError):
+            return self.frame  # not ours to judge: jupyter_server gets it as it came
+
+
 def is_well_formed(frame: Frame, protocol: str | None) -> bool:
     """Whether jupyter_server can decode the frame without raising or blowing up.
 
     Its decoders trust the counts and offsets a frame claims (a 4-byte legacy
     frame can claim two billion buffers); such frames are dropped instead.
     """
-    if protocol == V1_PROTOCOL:
-        if not isinstance(frame, bytes):
-            return False
-        decoded = _v1_parts(frame)
-        if decoded is None or len(decoded[1]) < 4:
-            return False
-        try:
-            return _has_message_type(json.loads(decoded[1][0]))
-        except (ValueError, UnicodeDecodeError):
-            return False
-    msg = _legacy_message(frame)
-    if msg is None or not _has_message_type(msg.get("header")):
-        return False
-    return all(isinstance(msg.get(key, {}), dict) for key in ("parent_header", "metadata")) and (
-        isinstance(msg.get("content"), dict)
-    )
+    return Incoming(frame, protocol).well_formed
 
 
 def _has_message_type(header: Any) -> bool:
@@ -99,59 +210,12 @@ def _has_message_type(header: Any) -> bool:
 
 def read_execute_request(frame: Frame, protocol: str | None) -> ExecuteRequest | None:
     """An execute_request on the shell channel, or None for anything else."""
-    try:
-        if protocol == V1_PROTOCOL:
-            if not isinstance(frame, bytes) or (decoded := _v1_parts(frame)) is None:
-                return None
-            channel, parts = decoded
-            if channel != "shell" or len(parts) < 4:
-                return None
-            header = _as_dict(json.loads(parts[0]))
-            if header.get("msg_type") != "execute_request":
-                return None
-            metadata, content = _as_dict(json.loads(parts[2])), _as_dict(json.loads(parts[3]))
-        else:
-            msg = _legacy_message(frame)
-            if msg is None or msg.get("channel", "shell") != "shell":
-                return None
-            header = _as_dict(msg.get("header"))
-            if header.get("msg_type") != "execute_request":
-                return None
-            metadata, content = _as_dict(msg.get("metadata")), _as_dict(msg.get("content"))
-    except (ValueError, UnicodeDecodeError):
-        return None
-    code, msg_id = content.get("code"), header.get("msg_id")
-    if not isinstance(code, str) or not isinstance(msg_id, str):
-        return None
-    return ExecuteRequest(msg_id, code, metadata, bool(content.get("silent", False)))
+    return Incoming(frame, protocol).execute_request()
 
 
 def read_widget_update(frame: Frame, protocol: str | None) -> str | None:
     """The comm id of a browser's widget state update (a slider moved), else None."""
-    if protocol == V1_PROTOCOL:
-        if not isinstance(frame, bytes) or b"comm_msg" not in frame[:4096]:
-            return None
-        decoded = _v1_parts(frame)
-        if decoded is None or len(decoded[1]) < 4:
-            return None
-        try:
-            header, content = json.loads(decoded[1][0]), json.loads(decoded[1][3])
-        except (ValueError, UnicodeDecodeError):
-            return None
-    else:
-        if "comm_msg" not in (frame if isinstance(frame, str) else ""):
-            return None
-        msg = _legacy_message(frame)
-        if msg is None:
-            return None
-        header, content = msg.get("header"), msg.get("content")
-    if not isinstance(header, dict) or header.get("msg_type") != "comm_msg":
-        return None
-    data = content.get("data") if isinstance(content, dict) else None
-    if not isinstance(data, dict) or data.get("method") != "update":
-        return None
-    comm_id = content.get("comm_id")  # type: ignore[union-attr]
-    return comm_id if isinstance(comm_id, str) else None
+    return Incoming(frame, protocol).widget_update()
 
 
 def with_changes(
@@ -160,61 +224,8 @@ def with_changes(
     metadata: dict[str, Any] | None = None,
     user_expressions: dict[str, str] | None = None,
 ) -> Frame:
-    """The same message with keys added to its metadata and its content's user_expressions.
-
-    Metadata: nbclassic's missing cellId, and the agent report query that
-    rides on a browser's own request (saves a round trip per run); user
-    expressions: the same query for kernels without reply metadata hooks.
-    """
-    try:
-        return _rewritten(frame, protocol, metadata, user_expressions)
-    except (ValueError, UnicodeDecodeError, TypeError):
-        return frame  # not ours to judge: jupyter_server gets it as it came
-
-
-def _rewritten(
-    frame: Frame,
-    protocol: str | None,
-    metadata: dict[str, Any] | None,
-    user_expressions: dict[str, str] | None,
-) -> Frame:
-    if protocol == V1_PROTOCOL and isinstance(frame, bytes):
-        decoded = _v1_parts(frame)
-        if decoded is None:
-            return frame
-        channel, parts = decoded
-        new_metadata, content = _added(
-            json.loads(parts[2]), json.loads(parts[3]), metadata, user_expressions
-        )
-        if metadata:
-            parts[2] = json.dumps(new_metadata).encode()
-        if user_expressions:
-            parts[3] = json.dumps(content).encode()
-        return bytes(serialize_msg_to_ws_v1(parts, channel))
-    msg = _legacy_message(frame)
-    if msg is None:
-        return frame
-    msg["metadata"], msg["content"] = _added(
-        msg.get("metadata"), msg.get("content"), metadata, user_expressions
-    )
-    if isinstance(frame, bytes):
-        return bytes(serialize_binary_message(msg))
-    return json.dumps(msg)
-
-
-def _added(
-    metadata: Any,
-    content: Any,
-    extra_metadata: dict[str, Any] | None,
-    user_expressions: dict[str, str] | None,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A request's metadata and content with our keys merged in (the browser's kept)."""
-    new_metadata = {**_as_dict(metadata), **(extra_metadata or {})}
-    new_content = _as_dict(content)
-    if user_expressions:
-        mine = _as_dict(new_content.get("user_expressions"))
-        new_content = {**new_content, "user_expressions": {**mine, **user_expressions}}
-    return new_metadata, new_content
+    """:meth:`Incoming.with_changes` of one frame."""
+    return Incoming(frame, protocol).with_changes(metadata, user_expressions)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from .service import CascadeService
 class CascadeConnectionMixin:
     """Adds cascades to a ``BaseKernelWebsocketConnection`` subclass."""
 
-    _cascade_queue: deque[tuple[codec.Frame, codec.ExecuteRequest | None]]
+    _cascade_queue: deque[tuple[codec.Incoming, codec.ExecuteRequest | None]]
     _cascade_draining: bool
 
     # Provided by the connection class we are mixed into.
@@ -69,7 +69,8 @@ class CascadeConnectionMixin:
             runner.ensure_agent()
 
     def handle_incoming_message(self, incoming_msg: Any) -> None:
-        if not codec.is_well_formed(incoming_msg, self._cascade_protocol):
+        incoming = codec.Incoming(incoming_msg, self._cascade_protocol)
+        if not incoming.well_formed:
             self.log.warning(
                 "cascade: dropped a malformed websocket frame (%d bytes) for kernel %s",
                 len(incoming_msg),
@@ -80,12 +81,10 @@ class CascadeConnectionMixin:
         runner = self._cascade_runner() if queue is not None else None
         request = None
         if runner is not None:
-            request = codec.read_execute_request(incoming_msg, self._cascade_protocol)
+            request = incoming.execute_request()
             if request is not None and request.silent:
                 request = None
-            if request is None and (
-                comm_id := codec.read_widget_update(incoming_msg, self._cascade_protocol)
-            ):
+            if request is None and (comm_id := incoming.widget_update()):
                 runner.on_widget_update(comm_id)
         if queue is None or (not queue and request is None):
             super().handle_incoming_message(incoming_msg)  # type: ignore[misc]
@@ -97,10 +96,9 @@ class CascadeConnectionMixin:
             self._cascade_sent.add(request.msg_id)
             admission = self._cascade_admit_now(runner, request) if not queue else None
             if admission is not None:
-                frame = self._cascade_admitted(incoming_msg, admission)
-                super().handle_incoming_message(frame)  # type: ignore[misc]
+                super().handle_incoming_message(_admitted(incoming, admission))  # type: ignore[misc]
                 return
-        queue.append((incoming_msg, request))
+        queue.append((incoming, request))
         if not self._cascade_draining:
             self._cascade_draining = True
             asyncio.ensure_future(self._cascade_drain())
@@ -108,9 +106,10 @@ class CascadeConnectionMixin:
     async def _cascade_drain(self) -> None:
         try:
             while self._cascade_queue:
-                frame, request = self._cascade_queue[0]
+                incoming, request = self._cascade_queue[0]
+                frame = incoming.frame
                 if request is not None:
-                    frame = await self._cascade_admit(frame, request)
+                    frame = await self._cascade_admit(incoming, request)
                 self._cascade_queue.popleft()
                 super().handle_incoming_message(frame)  # type: ignore[misc]
         finally:
@@ -126,31 +125,17 @@ class CascadeConnectionMixin:
             return None
 
     async def _cascade_admit(
-        self, frame: codec.Frame, request: codec.ExecuteRequest
+        self, incoming: codec.Incoming, request: codec.ExecuteRequest
     ) -> codec.Frame:
         runner = self._cascade_runner()
         if runner is None:
-            return frame
+            return incoming.frame
         try:
             admission = await runner.admit(request.msg_id)
         except Exception:
             self.log.exception("cascade: admitting a request failed; it runs as usual")
-            return frame
-        return self._cascade_admitted(frame, admission)
-
-    def _cascade_admitted(self, frame: codec.Frame, admission: Admission) -> codec.Frame:
-        """The request with what the admission adds (cell id, report query)."""
-        metadata = dict(admission.report.metadata)
-        if admission.cell_id:
-            metadata["cellId"] = admission.cell_id
-        if not metadata and not admission.report.user_expressions:
-            return frame
-        return codec.with_changes(
-            frame,
-            self._cascade_protocol,
-            metadata=metadata,
-            user_expressions=admission.report.user_expressions,
-        )
+            return incoming.frame
+        return _admitted(incoming, admission)
 
     def disconnect(self) -> Any:
         """Requests still running lose their reply with this socket: watch them on iopub."""
@@ -178,6 +163,14 @@ class CascadeConnectionMixin:
         if reply is not None and runner is not None:
             getattr(self, "_cascade_sent", set()).discard(reply.parent_msg_id)
             runner.on_reply(reply.parent_msg_id, reply.status, reply.report)
+
+
+def _admitted(incoming: codec.Incoming, admission: Admission) -> codec.Frame:
+    """The request with what the admission adds (cell id, report query)."""
+    metadata = dict(admission.report.metadata)
+    if admission.cell_id:
+        metadata["cellId"] = admission.cell_id
+    return incoming.with_changes(metadata, admission.report.user_expressions)
 
 
 def compose_connection_class(base: type) -> type:
