@@ -14,7 +14,9 @@ re-runs, and the bench times what the server computes around a run:
 - ``topological_order``: the any_order schedule (own rows).
 
 Times are process CPU seconds (medians), so a busy machine moves them
-little. Target: cost grows about linearly with cells + edges; a row passes
+little. The garbage collector is off during each timed call, as ``timeit``
+does: a full collection walks every object of the process, so its cost grows
+with the heap (here, the synthetic graph itself), not with the algorithm. Target: cost grows about linearly with cells + edges; a row passes
 when its time per (cells + edges) is at most 2× that of the smallest size. A function
 whose projected time (from its growth so far) exceeds half the budget is not run
 at the larger size: its projection is used and marked "projected".
@@ -24,6 +26,7 @@ Usage: ``python -m bench.scaling [--smoke] [--reps N]``.
 
 from __future__ import annotations
 
+import gc
 import math
 import sys
 import time
@@ -110,13 +113,19 @@ def _measure(size: int, action: Action, reps: int, budget: float) -> float:
     wall clock of pure-Python code but hardly its CPU time. Runs are repeated
     until they add up to 0.2 s, so sub-millisecond sizes are not one noisy
     sample; a run that takes a large part of the budget is not repeated.
+    Collected before, and no collection during, each run (see the module doc).
     """
     times: list[float] = []
     while len(times) < max(reps, 1) or (sum(times) < 0.2 and len(times) < 200):
         state = Synthetic(size)  # the cascade changes the graph: start alike each time
-        started = time.process_time()
-        action(state)
-        times.append(time.process_time() - started)
+        gc.collect()
+        gc.disable()
+        try:
+            started = time.process_time()
+            action(state)
+            times.append(time.process_time() - started)
+        finally:
+            gc.enable()
         if sum(times) > budget / 2:
             break
     return median(times)
