@@ -23,6 +23,7 @@ from importlib.metadata import PackageNotFoundError, version
 from .server import JupyterServer
 
 STOCK, CASCADE, IPYFLOW, NAGLE = "stock", "cascade", "ipyflow", "stock-nagle"
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def has_module(name: str) -> bool:
@@ -56,6 +57,8 @@ class Bench:
     smoke: bool = False
     reps: int = 0
     ipyflow: bool = True
+    #: BLAS threads of every kernel (0: the library's default, one per core)
+    blas_threads: int = 1
     notes: list[str] = field(default_factory=list)
     servers: dict[str, JupyterServer] = field(default_factory=dict)
 
@@ -88,12 +91,26 @@ class Bench:
                 cascade=name == CASCADE,
                 ipyflow=name == IPYFLOW,
                 nodelay=name != NAGLE,
+                env=self.blas_env(),
             )
             server.launch()
             self.servers[name] = server
             new.append(server)
         for server in new:
             server.wait()
+
+    def blas_env(self) -> dict[str, str]:
+        """Kernel environment pinning BLAS threads (same on every server).
+
+        With a BLAS thread per core on a 2-core machine, any other thread that
+        wakes (the server, the client) stalls one of them, and the matmul's
+        run-to-run spread (±25% here) hides a 5% difference; one thread each
+        keeps it within a few percent.
+        """
+        if not self.blas_threads:
+            return {}
+        value = str(self.blas_threads)
+        return {name: value for name in BLAS_THREAD_VARIABLES}
 
     def server(self, name: str) -> JupyterServer:
         self.start([name])
@@ -186,7 +203,7 @@ def format_table(rows: Sequence[Row], with_ipyflow: bool) -> str:
     return "\n".join(out)
 
 
-def machine_summary() -> list[str]:
+def machine_summary(bench: Bench | None = None) -> list[str]:
     """nproc, CPU model, RAM, load and the versions that matter, one item a line."""
     cpu = "unknown"
     try:
@@ -208,18 +225,20 @@ def machine_summary() -> list[str]:
         except PackageNotFoundError:
             versions.append(f"{package} (absent)")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    blas = {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_")}
+    blas = {k: v for k, v in os.environ.items() if k in BLAS_THREAD_VARIABLES}
+    if bench is not None:
+        blas.update(bench.blas_env())
     return [
         f"machine: {os.cpu_count()} CPUs ({cpu}), {mem} RAM, load {load:.2f} at the end",
         f"python {platform.python_version()}; " + ", ".join(versions),
-        f"OPENBLAS env (both sides alike): {blas or 'none'}",
+        f"BLAS threads in the kernels (all servers alike): {blas or 'library default'}",
     ]
 
 
 def print_report(bench: Bench, rows: Sequence[Row], elapsed: float) -> None:
     print(format_table(rows, bench.ipyflow))
     print()
-    for line in machine_summary():
+    for line in machine_summary(bench):
         print(line)
     mode = "smoke" if bench.smoke else "full"
     print(f"mode: {mode}; wall time {elapsed:.1f} s")
@@ -236,6 +255,12 @@ def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, few repetitions")
     parser.add_argument("--reps", type=int, default=0, help="repetitions (default per workload)")
     parser.add_argument("--no-ipyflow", action="store_true", help="skip ipyflow's kernel")
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        help="BLAS threads in every kernel (default 1; 0 = the library's default)",
+    )
     return parser.parse_args(argv)
 
 
@@ -253,7 +278,12 @@ def main(
     args = parse_args(description, argv)
     started = time.perf_counter()
     rows: list[Row] = []
-    with Bench(smoke=args.smoke, reps=args.reps, ipyflow=not args.no_ipyflow) as bench:
+    with Bench(
+        smoke=args.smoke,
+        reps=args.reps,
+        ipyflow=not args.no_ipyflow,
+        blas_threads=args.blas_threads,
+    ) as bench:
         bench.start(servers)
         for workload in workloads:
             rows.extend(workload(bench))

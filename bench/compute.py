@@ -3,6 +3,8 @@
 Each workload cell is run as JupyterLab runs it (v1 websocket, ``cellId`` in
 the metadata) on a kernel of each server; the time is from sending the
 execute_request to receiving its execute_reply, as the client sees it.
+21 repetitions; kernels run BLAS on one thread (``Bench.blas_env``: with one
+per core, thread scheduling spreads the matmul by ±25% run to run).
 Repetitions alternate between the servers, and after each one the client
 waits for 50 ms of silence, so work the cascade does after a reply (asking
 the agent for its report) never lands inside the next measurement.
@@ -85,7 +87,7 @@ def run(bench: Bench) -> list[Row]:
             if source:
                 sock.execute(source, cell_id)  # setup, then one warm-up run of each workload
         sock.drain(0.2)
-    reps = bench.repetitions(11)
+    reps = bench.repetitions(21)
     rows = []
     for i, work in enumerate(available):
         cell_id = f"c{len(available) + i}"

@@ -16,10 +16,12 @@ re-runs, and the bench times what the server computes around a run:
 Times are process CPU seconds (medians), so a busy machine moves them
 little. The garbage collector is off during each timed call, as ``timeit``
 does: a full collection walks every object of the process, so its cost grows
-with the heap (here, the synthetic graph itself), not with the algorithm. Target: cost grows about linearly with cells + edges; a row passes
-when its time per (cells + edges) is at most 2× that of the smallest size. A function
-whose projected time (from its growth so far) exceeds half the budget is not run
-at the larger size: its projection is used and marked "projected".
+with the heap (here, the synthetic graph itself), not with the algorithm.
+
+Target: cost grows about linearly with cells + edges; a row passes when its
+time per (cells + edges) is at most 2× that of the smallest size. A function
+whose projected time (from its growth so far) exceeds half the budget is not
+run at the larger size: its projection is used and marked "projected".
 
 Usage: ``python -m bench.scaling [--smoke] [--reps N]``.
 """

@@ -58,8 +58,11 @@ class JupyterServer:
         cascade: bool,
         ipyflow: bool = False,
         nodelay: bool = False,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.name = name
+        #: extra environment for the server and so for its kernels
+        self.env = dict(env or {})
         self.cascade = cascade
         self.ipyflow = ipyflow
         self.nodelay = nodelay
@@ -99,7 +102,7 @@ class JupyterServer:
         for path in (self.root, *dirs.values()):
             path.mkdir()
         (dirs["config"] / "jupyter_server_config.json").write_text(json.dumps(self._config()))
-        env = dict(os.environ)
+        env = {**os.environ, **self.env}
         env.update(
             JUPYTER_CONFIG_DIR=str(dirs["config"]),
             JUPYTER_DATA_DIR=str(dirs["data"]),
@@ -126,7 +129,16 @@ class JupyterServer:
         assert self._tmp is not None, "launch() first"
         self.port = self._wait_for_port(Path(self._tmp.name) / "runtime", timeout)
         self._wait_until_up(timeout)
+        if self.cascade:
+            self._check_extension()
         return self
+
+    def _check_extension(self) -> None:
+        """A cascade server whose extension failed to load would measure stock."""
+        status, body = self.request("GET", "/api/cascade/graph?path=bench-probe.ipynb")
+        if status != 404 or not isinstance(body, dict):  # our handler answers in JSON
+            tail = self.log_text()[-3000:]
+            raise RuntimeError(f"{self.name}: server_ext is not loaded:\n{tail}")
 
     def _wait_for_port(self, runtime: Path, timeout: float) -> int:
         assert self._proc is not None
