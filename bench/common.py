@@ -46,7 +46,7 @@ class Row:
     comparable: bool = True
 
     def __post_init__(self) -> None:
-        if self.comparable and self.stock and self.cascade is not None:
+        if self.ratio is None and self.comparable and self.stock and self.cascade is not None:
             self.ratio = self.cascade / self.stock
 
 
@@ -137,6 +137,15 @@ class Bench:
 
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
+
+
+def paired_ratio(cascade: Sequence[float], stock: Sequence[float]) -> float:
+    """Median of the ratios of runs made side by side (rep i of each server).
+
+    Robust to drift: when the machine is slow for a few seconds, both runs of
+    a pair are slow, and their ratio is not moved.
+    """
+    return median([c / s for c, s in zip(cascade, stock, strict=True) if s > 0])
 
 
 def interleaved(names: Sequence[str], reps: int) -> Iterable[tuple[int, str]]:
