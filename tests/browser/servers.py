@@ -182,8 +182,18 @@ class JupyterServer:
         self.api("PUT", "api/contents/" + urllib.parse.quote(path), body)
         return [f"cell-{i}" for i in range(len(sources))]
 
-    def saved_notebook(self, path: str) -> nbformat.NotebookNode:
-        return nbformat.reads((self.root / path).read_text(encoding="utf-8"), as_version=4)
+    def saved_notebook(self, path: str) -> nbformat.NotebookNode | None:
+        """The notebook file as saved; None while a save is half written.
+
+        jupyter_server's atomic writing truncates and rewrites the file in place
+        (the backup copy is what makes it atomic), so a reader polling during a
+        save can find it empty or cut short.
+        """
+        text = (self.root / path).read_text(encoding="utf-8")
+        try:
+            return nbformat.reads(text, as_version=4)
+        except nbformat.reader.NotJSONError:
+            return None
 
     def graph(self, path: str) -> dict[str, Any]:
         query = urllib.parse.urlencode({"path": path})

@@ -55,7 +55,9 @@ def test_cascaded_outputs_reach_the_file_with_the_next_save(
 
     notebook.save()
     saved = wait_until(
-        lambda: (nb := server.saved_notebook(notebook_name)).cells[0].source == "x = 5" and nb,
+        lambda: (
+            (nb := server.saved_notebook(notebook_name)) and nb.cells[0].source == "x = 5" and nb
+        ),
         what="the page's save to reach the file",
     )
     assert outputs_text(saved.cells[1]) == "y = 50\n"
