@@ -69,24 +69,28 @@ class CascadeService:
         while a query costs ~0.1 ms in a busy server. Other managers are asked
         the public way each time.
         """
-        connection = getattr(self.serverapp.session_manager, "connection", None)
-        if not isinstance(connection, sqlite3.Connection):
+        cache = self._session_cache()
+        if cache is None:
             return await self._path_from_sessions(kernel_id)
-        if self._session_changes != connection.total_changes:
-            self._path_of_kernel.clear()
-            self._session_changes = connection.total_changes
-        if kernel_id not in self._path_of_kernel:
-            self._path_of_kernel[kernel_id] = await self._path_from_sessions(kernel_id)
-        return self._path_of_kernel[kernel_id]
+        if kernel_id not in cache:
+            cache[kernel_id] = await self._path_from_sessions(kernel_id)
+        return cache[kernel_id]
 
     def find_path_now(self, kernel_id: str) -> str | None:
         """:meth:`find_path` when its cached answer is still valid, else None."""
+        cache = self._session_cache()
+        return cache.get(kernel_id) if cache is not None else None
+
+    def _session_cache(self) -> dict[str, str | None] | None:
+        """kernel id → path answers still valid for the session table (emptied when
+        it changed); None when the session manager does not keep it in SQLite."""
         connection = getattr(self.serverapp.session_manager, "connection", None)
         if not isinstance(connection, sqlite3.Connection):
             return None
         if self._session_changes != connection.total_changes:
-            return None
-        return self._path_of_kernel.get(kernel_id)
+            self._path_of_kernel.clear()
+            self._session_changes = connection.total_changes
+        return self._path_of_kernel
 
     async def _path_from_sessions(self, kernel_id: str) -> str | None:
         sessions = await ensure_async(self.serverapp.session_manager.list_sessions())
@@ -120,6 +124,9 @@ class CascadeService:
         document = await self._shared_document(path)
         if document is not None:
             return SharedDocument(path, document)
+        return self._saved_file(path, runner)
+
+    def _saved_file(self, path: str, runner: KernelRunner | None) -> SavedFile:
         sent = runner.sent_code if runner is not None else {}
         return SavedFile(path, self.saved, self.pending, sent, self.config.autosave)
 
@@ -132,11 +139,11 @@ class CascadeService:
             return None
         if rooms:
             room_id = self._room_of_path.get(path)
-            held = self._documents.get(room_id or "")
-            if held is None or room_id is None or rooms.get(room_id) is not held[0]:
+            held = self._documents.get(room_id) if room_id is not None else None
+            if held is None or rooms.get(room_id) is not held[0]:
                 return None
             return SharedDocument(path, held[1])
-        return SavedFile(path, self.saved, self.pending, runner.sent_code, self.config.autosave)
+        return self._saved_file(path, runner)
 
     async def _shared_document(self, path: str) -> Any:
         """The notebook's live YNotebook, if a collaboration room holds it.
@@ -159,6 +166,7 @@ class CascadeService:
             if room is None or room not in rooms:
                 room = self._room_of_path[path] = self._room_id(path)
             if room not in rooms:
+                self._documents.pop(room, None)  # the room closed: let its document go
                 return None
             document = await collaboration.get_document(room_id=room, copy=False)
             if document is not None and room in rooms:
