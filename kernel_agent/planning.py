@@ -112,15 +112,15 @@ def plan_upstream(
     if trigger not in index:
         return []
     if direction == ANY_ORDER:
-        if not any(_needs_run(graph, c) for c in cells if c.id != trigger):
-            return []
-        rank = {c: i for i, c in enumerate(topological_order(graph, cells, predicted))}
-        above = sorted((c for c in cells if c.id != trigger), key=lambda c: rank[c.id])
+        above = [c for c in cells if c.id != trigger]
     else:
         above = list(cells[: index[trigger]])
-        # only a cell that needs a run starts a pull: with none, skip the effects
-        if not any(_needs_run(graph, c) for c in above):
-            return []
+    # only a cell that needs a run starts a pull: with none, skip the effects
+    if not any(_needs_run(graph, c) for c in above):
+        return []
+    if direction == ANY_ORDER:
+        rank = {c: i for i, c in enumerate(topological_order(graph, cells, predicted))}
+        above.sort(key=lambda c: rank[c.id])
     effects = {cell.id: effects_of(graph, cell, predicted) for cell in cells}
     writers = _Writers(effects)
     for cell in above:
