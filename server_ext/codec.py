@@ -76,7 +76,10 @@ class Incoming:
     The frame is split and its header read up front (that decides whether it
     is well formed); metadata and content are parsed on first use, so large
     comm messages that are neither execute requests nor widget updates are
-    not parsed at all.
+    not parsed at all. ``well_formed`` says whether jupyter_server can decode
+    the frame without raising or blowing up: its decoders trust the counts and
+    offsets a frame claims (a 4-byte legacy frame can claim two billion
+    buffers), so such frames are dropped instead.
     """
 
     def __init__(self, frame: Frame, protocol: str | None) -> None:
@@ -195,37 +198,8 @@ class Incoming:
             return self.frame  # not ours to judge: jupyter_server gets it as it came
 
 
-def is_well_formed(frame: Frame, protocol: str | None) -> bool:
-    """Whether jupyter_server can decode the frame without raising or blowing up.
-
-    Its decoders trust the counts and offsets a frame claims (a 4-byte legacy
-    frame can claim two billion buffers); such frames are dropped instead.
-    """
-    return Incoming(frame, protocol).well_formed
-
-
 def _has_message_type(header: Any) -> bool:
     return isinstance(header, dict) and isinstance(header.get("msg_type"), str)
-
-
-def read_execute_request(frame: Frame, protocol: str | None) -> ExecuteRequest | None:
-    """An execute_request on the shell channel, or None for anything else."""
-    return Incoming(frame, protocol).execute_request()
-
-
-def read_widget_update(frame: Frame, protocol: str | None) -> str | None:
-    """The comm id of a browser's widget state update (a slider moved), else None."""
-    return Incoming(frame, protocol).widget_update()
-
-
-def with_changes(
-    frame: Frame,
-    protocol: str | None,
-    metadata: dict[str, Any] | None = None,
-    user_expressions: dict[str, str] | None = None,
-) -> Frame:
-    """:meth:`Incoming.with_changes` of one frame."""
-    return Incoming(frame, protocol).with_changes(metadata, user_expressions)
 
 
 @dataclass(frozen=True)

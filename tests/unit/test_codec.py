@@ -37,7 +37,7 @@ def legacy_frame(msg: dict, channel: str = "shell") -> str:
 
 def test_reads_v1_execute_request() -> None:
     msg = execute_msg("print(1)", {"cellId": "abc"})
-    request = codec.read_execute_request(v1_frame(msg), codec.V1_PROTOCOL)
+    request = codec.Incoming(v1_frame(msg), codec.V1_PROTOCOL).execute_request()
     assert request is not None
     assert (request.msg_id, request.code, request.metadata) == (
         msg["header"]["msg_id"],
@@ -48,23 +48,26 @@ def test_reads_v1_execute_request() -> None:
 
 def test_reads_legacy_text_and_binary_execute_request() -> None:
     msg = execute_msg("y = 2")
-    assert codec.read_execute_request(legacy_frame(msg), None).code == "y = 2"  # type: ignore[union-attr]
+    assert codec.Incoming(legacy_frame(msg), None).execute_request().code == "y = 2"  # type: ignore[union-attr]
     binary = serialize_binary_message({**json.loads(legacy_frame(msg)), "buffers": [b"x"]})
-    assert codec.read_execute_request(binary, None).code == "y = 2"  # type: ignore[union-attr]
+    assert codec.Incoming(binary, None).execute_request().code == "y = 2"  # type: ignore[union-attr]
 
 
 def test_other_messages_and_channels_are_not_execute_requests() -> None:
     info = SESSION.msg("kernel_info_request", {})
-    assert codec.read_execute_request(v1_frame(info), codec.V1_PROTOCOL) is None
-    assert codec.read_execute_request(v1_frame(execute_msg(), "control"), codec.V1_PROTOCOL) is None
-    assert codec.read_execute_request(legacy_frame(execute_msg(), "stdin"), None) is None
+    assert codec.Incoming(v1_frame(info), codec.V1_PROTOCOL).execute_request() is None
+    assert (
+        codec.Incoming(v1_frame(execute_msg(), "control"), codec.V1_PROTOCOL).execute_request()
+        is None
+    )
+    assert codec.Incoming(legacy_frame(execute_msg(), "stdin"), None).execute_request() is None
 
 
 def test_with_changes_adds_cell_id_in_both_formats() -> None:
     msg = execute_msg("z = 3")
     for frame, protocol in ((v1_frame(msg), codec.V1_PROTOCOL), (legacy_frame(msg), None)):
-        rewritten = codec.with_changes(frame, protocol, {"cellId": "c1"})
-        request = codec.read_execute_request(rewritten, protocol)
+        rewritten = codec.Incoming(frame, protocol).with_changes({"cellId": "c1"})
+        request = codec.Incoming(rewritten, protocol).execute_request()
         assert request is not None and request.metadata == {"cellId": "c1"}
         assert request.code == "z = 3"
 
@@ -73,7 +76,7 @@ def test_with_changes_adds_user_expressions_and_keeps_the_browsers_own() -> None
     msg = execute_msg("z = 3")
     msg["content"]["user_expressions"] = {"mine": "1 + 1"}
     for frame, protocol in ((v1_frame(msg), codec.V1_PROTOCOL), (legacy_frame(msg), None)):
-        rewritten = codec.with_changes(frame, protocol, user_expressions={"theirs": "2"})
+        rewritten = codec.Incoming(frame, protocol).with_changes(user_expressions={"theirs": "2"})
         content = (
             json.loads(codec._v1_parts(rewritten)[1][3])  # type: ignore[arg-type,index]
             if protocol
@@ -106,21 +109,21 @@ def test_replies_carry_the_report_that_rode_on_the_request() -> None:
 @given(st.binary(max_size=300))
 def test_random_bytes_never_raise(frame: bytes) -> None:
     for protocol in (codec.V1_PROTOCOL, None):
-        codec.read_execute_request(frame, protocol)
-        assert codec.with_changes(frame, protocol, {"cellId": "x"}) is not None
+        codec.Incoming(frame, protocol).execute_request()
+        assert codec.Incoming(frame, protocol).with_changes({"cellId": "x"}) is not None
 
 
 @given(st.text(max_size=300))
 def test_random_text_never_raises(frame: str) -> None:
     for protocol in (codec.V1_PROTOCOL, None):
-        codec.read_execute_request(frame, protocol)
-        codec.with_changes(frame, protocol, {"cellId": "x"})
+        codec.Incoming(frame, protocol).execute_request()
+        codec.Incoming(frame, protocol).with_changes({"cellId": "x"})
 
 
 @given(st.integers(min_value=0, max_value=2**64 - 1), st.binary(max_size=64))
 def test_v1_frames_with_lying_offsets_never_raise(count: int, rest: bytes) -> None:
     frame = count.to_bytes(8, "little") + rest
-    assert codec.read_execute_request(frame, codec.V1_PROTOCOL) is None
+    assert codec.Incoming(frame, codec.V1_PROTOCOL).execute_request() is None
 
 
 @given(
@@ -132,15 +135,15 @@ def test_v1_frames_with_lying_offsets_never_raise(count: int, rest: bytes) -> No
 )
 def test_json_of_any_shape_never_raises(value: object) -> None:
     frame = json.dumps(value)
-    codec.read_execute_request(frame, None)
-    codec.with_changes(frame, None, {"cellId": "x"})
+    codec.Incoming(frame, None).execute_request()
+    codec.Incoming(frame, None).with_changes({"cellId": "x"})
 
 
 def test_well_formed_frames_in_both_formats() -> None:
     msg = execute_msg()
-    assert codec.is_well_formed(v1_frame(msg), codec.V1_PROTOCOL)
-    assert codec.is_well_formed(legacy_frame(msg), None)
-    assert not codec.is_well_formed(b"\x03\x05J\xba", None), "claims 50 million buffers"
-    assert not codec.is_well_formed(v1_frame(msg)[:20], codec.V1_PROTOCOL)
-    assert not codec.is_well_formed("{not json", None)
-    assert not codec.is_well_formed("text on a binary protocol", codec.V1_PROTOCOL)
+    assert codec.Incoming(v1_frame(msg), codec.V1_PROTOCOL).well_formed
+    assert codec.Incoming(legacy_frame(msg), None).well_formed
+    assert not codec.Incoming(b"\x03\x05J\xba", None).well_formed, "claims 50 million buffers"
+    assert not codec.Incoming(v1_frame(msg)[:20], codec.V1_PROTOCOL).well_formed
+    assert not codec.Incoming("{not json", None).well_formed
+    assert not codec.Incoming("text on a binary protocol", codec.V1_PROTOCOL).well_formed
