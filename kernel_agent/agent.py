@@ -247,10 +247,7 @@ class Agent:
         if not isinstance(query, dict):
             return
         try:
-            order = query.get("order")
-            metadata[REPORT_METADATA_KEY] = self.report_payload(
-                int(query.get("since") or 0), order if isinstance(order, list) else None
-            )
+            metadata[REPORT_METADATA_KEY] = self.report_payload(int(query.get("since") or 0))
         except Exception:
             self._log_failure("report")
 

@@ -22,7 +22,7 @@ AGENT_NAME = "__cascade_agent__"
 REPORT_KEY = "__cascade_report__"
 
 #: The request and reply metadata key of the agent report. In a request:
-#: ``{"since": clock, "order": [...]?}``; in the execute_reply: the report itself.
+#: ``{"since": clock}``; in the execute_reply: the report itself.
 #: ipykernel lets the agent add reply metadata (``finish_metadata``), which costs
 #: far less than a user expression (IPython formats those through every display
 #: formatter); other kernels get the user expression.
@@ -42,12 +42,13 @@ def report_expression(since: int, order: list[str] | None = None) -> str:
     return f"{AGENT_NAME}.report({int(since)}, {json.dumps([str(c) for c in order])})"
 
 
-def report_query(since: int, order: list[str] | None = None) -> dict[str, Any]:
-    """The request metadata asking for records newer than ``since`` (see report_expression)."""
-    query: dict[str, Any] = {"since": int(since)}
-    if order is not None:
-        query["order"] = [str(c) for c in order]
-    return query
+def report_query(since: int) -> dict[str, Any]:
+    """The request metadata asking for records newer than ``since``.
+
+    The cell order is pushed with :func:`report_expression` (a silent request
+    of the server's own), never on a browser's request.
+    """
+    return {"since": int(since)}
 
 
 def encode_report(payload: dict[str, Any]) -> str:
