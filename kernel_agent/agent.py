@@ -21,7 +21,7 @@ from .analysis import CellAnalysis, FunctionSummary, analyze, close_over_calls
 from .effects import calls_conservative
 from .fingerprint import fingerprint
 from .graph import ANY_PATH, CellRecord, Graph
-from .identities import UserNames, identities, is_user_name, rebound
+from .identities import identities, is_user_name, rebound, shared_user_names
 from .paths import root
 from .protocol import AGENT_NAME, PROTOCOL_VERSION, REPORT_METADATA_KEY, encode_report
 
@@ -62,9 +62,10 @@ class Agent:
     failures: int = 0
     #: True when reports can ride in execute_reply metadata (ipykernel's hook)
     reply_metadata: bool = False
+    #: clock of the last report sent in reply metadata: the next one starts there
+    reported: int = 0
     _depth: int = 0
     _pending: _PendingRun | None = None
-    _user_names: UserNames = field(default_factory=UserNames)
     _transforms: dict[str, str] = field(default_factory=dict)
 
     # -- IPython event hooks -------------------------------------------------
@@ -133,7 +134,7 @@ class Agent:
             uses=uses,
             defines=defines,
             fingerprints={n: fingerprint(namespace[n]) for n in watched if n in namespace},
-            identities=identities(namespace, self._user_names(namespace)),
+            identities=identities(namespace, shared_user_names(namespace)),
         )
 
     def _closed_effects(self, analysis: CellAnalysis) -> tuple[set[str], set[str]]:
@@ -180,7 +181,7 @@ class Agent:
     def _rebound_names(self, before: dict[str, int]) -> set[str]:
         """Globals added, removed or rebound by the run, whatever the analysis saw."""
         namespace = self.shell.user_ns
-        return rebound(before, identities(namespace, self._user_names(namespace)))
+        return rebound(before, identities(namespace, shared_user_names(namespace)))
 
     def _transformed(self, raw: str) -> str:
         """IPython's transformation of a cell (magics, ``!``), cached: re-runs are common."""
@@ -234,6 +235,7 @@ class Agent:
         return {
             "version": PROTOCOL_VERSION,
             "instance": self.instance_id,
+            "since": since,
             "clock": self.clock,
             "cells": cells,
             "deleted": deleted,
@@ -242,14 +244,22 @@ class Agent:
         }
 
     def add_reply_metadata(self, parent: Any, metadata: dict[str, Any]) -> None:
-        """Answer a request whose metadata asks for a report, in its reply's metadata."""
-        query = ((parent or {}).get("metadata") or {}).get(REPORT_METADATA_KEY)
-        if not isinstance(query, dict):
+        """Add a report to an execute_reply's metadata: the one its request asked
+        for, else (non-silent requests) the records since the last such report."""
+        parent = parent or {}
+        query = (parent.get("metadata") or {}).get(REPORT_METADATA_KEY)
+        if isinstance(query, dict):
+            since = query.get("since") or 0
+        elif not (parent.get("content") or {}).get("silent", False):
+            since = self.reported
+        else:
             return
         try:
-            metadata[REPORT_METADATA_KEY] = self.report_payload(int(query.get("since") or 0))
+            metadata[REPORT_METADATA_KEY] = self.report_payload(int(since))
         except Exception:
             self._log_failure("report")
+            return
+        self.reported = max(self.reported, self.clock)
 
 
 def load_ipython_extension(shell: Any) -> Agent:

@@ -267,8 +267,11 @@ class Graph:
     _stale: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)
     _stale_set: set[str] | None = field(default=None, repr=False, compare=False)
     _edges: list[Edge] | None = field(default=None, repr=False, compare=False)
+    #: moves on every change: answers derived from the records can be keyed by it
+    version: int = field(default=0, repr=False, compare=False)
 
     def _changed(self) -> None:
+        self.version += 1
         self._stale.clear()
         self._stale_set = None
         self._edges = None

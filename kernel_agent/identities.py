@@ -3,7 +3,7 @@
 A cheap runtime fact that catches rebinds the analysis cannot see (``exec``,
 ``globals()[...] =``, magics). It runs twice per cell, over a namespace that
 grows with every run (IPython adds ``_i<N>``, ``_<N>``): :class:`UserNames`
-only looks at the keys added since its last look (dicts keep insertion
+only looks at the keys appended since its last look (dicts keep insertion
 order), and the remaining scans stay in C (``map``, dict item views).
 """
 
@@ -18,6 +18,8 @@ from .protocol import AGENT_NAME
 
 #: Globals IPython itself rebinds on every run; never user state.
 IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "open", AGENT_NAME})
+
+_NOTHING = object()
 
 
 def is_user_name(name: object) -> bool:
@@ -35,25 +37,71 @@ def user_names(namespace: Mapping[Any, Any]) -> list[str]:
 
 
 class UserNames:
-    """The user names of one namespace, updated from the keys added since the last call.
+    """The user names of one namespace, kept up to date from the keys appended
+    since the last look.
 
-    A key removed (or removed and added again) changes the order of the keys
-    before the new ones, and then the whole namespace is scanned again.
+    IPython appends a key on every run (``_i<N>``), so the namespace grows all
+    session long while its user names stay few. A dict keeps insertion order:
+    walking it from the end until the last key seen before finds what was
+    added without touching the rest. The answer is rebuilt from a full scan
+    when that cannot be trusted: a key was removed (the sizes do not add up,
+    or a known name is gone), the namespace is not a dict, and every 64 looks.
     """
 
+    REBUILD_EVERY = 64
+
     def __init__(self) -> None:
-        self._keys: list[Any] = []
-        self._names: list[str] = []
+        self._names: dict[str, None] = {}
+        self._last: object = _NOTHING
+        self._size = 0
+        self._looks = 0
 
     def __call__(self, namespace: Mapping[Any, Any]) -> list[str]:
-        keys = list(namespace)
-        known = len(self._keys)
-        if len(keys) >= known and keys[:known] == self._keys:
-            self._names.extend(name for name in keys[known:] if is_user_name(name))
-        else:
-            self._names = user_names(namespace)
-        self._keys = keys
+        self._looks += 1
+        if self._looks % self.REBUILD_EVERY == 0 or not self._extend(namespace):
+            self._names = dict.fromkeys(user_names(namespace))
+        self._size = len(namespace)
+        last = next(reversed(namespace), _NOTHING) if isinstance(namespace, dict) else _NOTHING
+        self._last = last
         return list(self._names)
+
+    def _extend(self, namespace: Mapping[Any, Any]) -> bool:
+        """Add the user names appended since the last look; False: rebuild instead."""
+        if not isinstance(namespace, dict) or self._last is _NOTHING:
+            return False
+        added = []
+        for key in reversed(namespace):
+            if key is self._last:
+                break
+            added.append(key)
+        else:
+            return False  # the last key we saw is gone
+        if self._size + len(added) != len(namespace):
+            return False  # keys were removed as well
+        if not all(map(namespace.__contains__, self._names)):
+            return False
+        for key in reversed(added):
+            if is_user_name(key):
+                self._names[key] = None
+        return True
+
+
+_SHARED: dict[int, tuple[Mapping[Any, Any], UserNames]] = {}
+
+
+def shared_user_names(namespace: Mapping[Any, Any]) -> list[str]:
+    """:func:`user_names`, kept per namespace by one :class:`UserNames`.
+
+    Analysis asks for the user's names on every run (which globals hold
+    notebook functions, which objects have other names); scanning the whole
+    namespace each time would cost more with every run of the session.
+    """
+    entry = _SHARED.get(id(namespace))
+    if entry is None or entry[0] is not namespace:
+        if len(_SHARED) >= 8:
+            _SHARED.clear()
+        entry = _SHARED[id(namespace)] = (namespace, UserNames())
+    return entry[1](namespace)
 
 
 def identities(namespace: Mapping[str, Any], names: list[str] | None = None) -> dict[str, int]:

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
-from .identities import user_names
+from .identities import shared_user_names
 from .paths import expr_path
 
 _MISSING = object()
@@ -51,7 +51,6 @@ _NOT_MUTABLE = (
 )
 #: Containers larger than this are not scanned for aliases of their items.
 ALIAS_SCAN = 256
-_HIDDEN = frozenset({"In", "Out", "get_ipython", "exit", "quit"})
 
 
 def refine(parts: list[str], namespace: Mapping[str, object]) -> list[str]:
@@ -238,8 +237,9 @@ class Aliases:
 
     def _index(self) -> dict[int, list[str]]:
         found: dict[int, list[str]] = {}
-        for name, value in list(self.namespace.items()):
-            if name.startswith("_") or name in _HIDDEN or not _mutable(value):
+        for name in shared_user_names(self.namespace):
+            value = self.namespace[name]
+            if not _mutable(value):
                 continue
             found.setdefault(id(value), []).append(name)
             for spelled, item in _members(name, value):
@@ -319,7 +319,7 @@ class Callables:
 
     def _index(self) -> dict[int, list[str]]:
         found: dict[int, list[str]] = {}
-        for name in user_names(self.namespace):
+        for name in shared_user_names(self.namespace):
             value = self.namespace[name]
             if _is(value, types.FunctionType):
                 found.setdefault(id(value), []).append(name)

@@ -13,7 +13,7 @@ from typing import Any
 
 #: Bump when the report payload or how it travels changes; the server refuses
 #: other versions (and re-injects its own agent over an older one).
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 
 #: Name under which the agent object lives in the user namespace.
 AGENT_NAME = "__cascade_agent__"
@@ -25,7 +25,10 @@ REPORT_KEY = "__cascade_report__"
 #: ``{"since": clock}``; in the execute_reply: the report itself.
 #: ipykernel lets the agent add reply metadata (``finish_metadata``), which costs
 #: far less than a user expression (IPython formats those through every display
-#: formatter); other kernels get the user expression.
+#: formatter); other kernels get the user expression. Where the agent can add
+#: reply metadata, every non-silent execute_reply carries a report unasked:
+#: the records since the previous such report (its ``since`` says from when),
+#: so a browser's request crosses the server unchanged.
 REPORT_METADATA_KEY = "cascade_report"
 
 #: First line of a cell that opts this run out of cascading (see README).

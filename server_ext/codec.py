@@ -9,7 +9,6 @@ as ``None`` and passed on untouched, for jupyter_server to judge.
 
 from __future__ import annotations
 
-import functools
 import json
 import struct
 from dataclasses import dataclass
@@ -17,9 +16,7 @@ from typing import Any
 
 from jupyter_server.services.kernels.connection.base import (
     deserialize_binary_message,
-    deserialize_msg_from_ws_v1,
     serialize_binary_message,
-    serialize_msg_to_ws_v1,
 )
 
 from kernel_agent.protocol import REPORT_KEY, REPORT_METADATA_KEY
@@ -43,17 +40,36 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+#: JSON without ``json.loads``' encoding sniffing (browsers send UTF-8)
+_parse_json = json.JSONDecoder().decode
+
+
+def _json_part(part: bytes) -> Any:
+    return _parse_json(part.decode("utf-8"))
+
+
 def _v1_parts(frame: bytes) -> tuple[str, list[bytes]] | None:
+    """Channel and message parts of a v1 frame, as jupyter_server reads them."""
     if len(frame) < 16:
         return None
     count = int.from_bytes(frame[:8], "little")
     if count < 2 or 8 * (count + 1) > len(frame):
         return None
+    offsets = struct.unpack_from(f"<{count}Q", frame, 8)
     try:
-        channel, parts = deserialize_msg_from_ws_v1(frame)
-    except (UnicodeDecodeError, ValueError, IndexError):
+        channel = frame[offsets[0] : offsets[1]].decode("utf-8")
+    except UnicodeDecodeError:
         return None
-    return str(channel), list(parts)
+    return channel, [frame[offsets[i] : offsets[i + 1]] for i in range(1, count - 1)]
+
+
+def _v1_frame(channel: str, parts: list[bytes]) -> bytes:
+    """The inverse of :func:`_v1_parts` (jupyter_server's ``serialize_msg_to_ws_v1``)."""
+    encoded = channel.encode("utf-8")
+    offsets = [8 * (len(parts) + 3), 8 * (len(parts) + 3) + len(encoded)]
+    for part in parts:
+        offsets.append(offsets[-1] + len(part))
+    return b"".join((struct.pack(f"<{len(offsets) + 1}Q", len(offsets), *offsets), encoded, *parts))
 
 
 def _legacy_message(frame: Frame) -> dict[str, Any] | None:
@@ -88,6 +104,8 @@ class Incoming:
         self.channel = "shell"
         self._parts: list[bytes] | None = None  # v1
         self._msg: dict[str, Any] | None = None  # legacy
+        self._metadata: dict[str, Any] | None = None
+        self._content: dict[str, Any] | None = None
         self.header: dict[str, Any] = {}
         self.well_formed = self._decode()
 
@@ -100,7 +118,7 @@ class Incoming:
                 return False
             self.channel, self._parts = decoded
             try:
-                header = json.loads(self._parts[0])
+                header = _json_part(self._parts[0])
             except (ValueError, UnicodeDecodeError):
                 return False
             if not _has_message_type(header):
@@ -122,23 +140,31 @@ class Incoming:
     def msg_type(self) -> str:
         return str(self.header.get("msg_type", ""))
 
-    @functools.cached_property
+    @property
     def metadata(self) -> dict[str, Any]:
-        if self._parts is not None:
-            return _as_dict(json.loads(self._parts[2]))
-        return _as_dict((self._msg or {}).get("metadata"))
+        """Parsed on first use; ValueError or UnicodeDecodeError if it is not JSON."""
+        if self._metadata is None:
+            self._metadata = self._part(2, "metadata")
+        return self._metadata
 
-    @functools.cached_property
+    @property
     def content(self) -> dict[str, Any]:
+        if self._content is None:
+            self._content = self._part(3, "content")
+        return self._content
+
+    def _part(self, index: int, key: str) -> dict[str, Any]:
         if self._parts is not None:
-            return _as_dict(json.loads(self._parts[3]))
-        return _as_dict((self._msg or {}).get("content"))
+            return _as_dict(_json_part(self._parts[index]))
+        return _as_dict((self._msg or {}).get(key))
+
+    def is_execute_request(self) -> bool:
+        """Whether the header says execute_request on the shell channel (content unread)."""
+        return self.well_formed and self.channel == "shell" and self.msg_type == "execute_request"
 
     def execute_request(self) -> ExecuteRequest | None:
         """The execute_request this frame carries on the shell channel, else None."""
-        if not self.well_formed or self.channel != "shell":
-            return None
-        if self.msg_type != "execute_request":
+        if not self.is_execute_request():
             return None
         try:
             content, metadata = self.content, self.metadata
@@ -189,7 +215,7 @@ class Incoming:
                     parts[2] = json.dumps(new_metadata).encode()
                 if user_expressions:
                     parts[3] = json.dumps(new_content).encode()
-                return bytes(serialize_msg_to_ws_v1(parts, self.channel))
+                return _v1_frame(self.channel, parts)
             msg = {**(self._msg or {}), "metadata": new_metadata, "content": new_content}
             if isinstance(self.frame, bytes):
                 return bytes(serialize_binary_message(msg))

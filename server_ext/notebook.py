@@ -31,6 +31,9 @@ class NotebookModel(Protocol):
         """The code cells if known without I/O (a current snapshot, a live document)."""
 
     def metadata(self) -> dict[str, Any]: ...
+    def stamp(self) -> object | None:
+        """What identifies the cells last read, while unchanged; None if unknown."""
+
     def start_run(self, cell_id: str) -> None: ...
     def show_outputs(self, cell_id: str, outputs: list[dict[str, Any]]) -> None: ...
     def finish_run(
@@ -63,6 +66,9 @@ class SharedDocument:
             for ycell in self.document.ycells
             if ycell.get("cell_type") == "code" and ycell.get("id")
         ]
+
+    def stamp(self) -> object | None:
+        return None  # a live document changes without telling us
 
     def metadata(self) -> dict[str, Any]:
         # YNotebook keeps notebook metadata in its "meta" map; no public accessor.
@@ -285,10 +291,16 @@ class SavedFile:
     sent_code: dict[str, tuple[str, float]]
     autosave: bool = True
     _metadata: dict[str, Any] = field(default_factory=dict)
+    _snapshot: _Snapshot | None = None
 
     def metadata(self) -> dict[str, Any]:
         """The saved file's metadata, as of the last ``code_cells`` read."""
         return self._metadata
+
+    def stamp(self) -> object | None:
+        """The snapshot the last ``code_cells`` read: :meth:`SavedCells.current`
+        returns this same object while the file is unchanged."""
+        return self._snapshot
 
     async def code_cells(self) -> list[NotebookCell]:
         return self._cells(await self.saved.read(self.path))
@@ -298,7 +310,7 @@ class SavedFile:
         return None if snapshot is None else self._cells(snapshot)
 
     def _cells(self, snapshot: _Snapshot) -> list[NotebookCell]:
-        self._metadata = snapshot.metadata
+        self._metadata, self._snapshot = snapshot.metadata, snapshot
         return [
             NotebookCell(cell_id, self._newest(cell_id, source, snapshot.saved_at))
             for cell_id, source in snapshot.cells

@@ -36,10 +36,20 @@ class CascadeConnectionMixin:
         return service if isinstance(service, CascadeService) else None
 
     def _cascade_runner(self) -> KernelRunner | None:
+        """This kernel's runner, while the kernel lives; looked up on every frame,
+        so the answer is kept while the service still holds the same runner."""
+        bound: tuple[CascadeService, Any, KernelRunner] | None
+        bound = getattr(self, "_cascade_bound", None)
+        if bound is not None:
+            service, kernels, runner = bound
+            if service.runners.get(self.kernel_id) is runner and self.kernel_id in kernels:
+                return runner
         service = self._cascade_service
         if service is None or self.kernel_id not in service.kernel_manager:
             return None
-        return service.runner_for(self.kernel_id)
+        runner = service.runner_for(self.kernel_id)
+        self._cascade_bound = (service, service.kernel_manager, runner)
+        return runner
 
     @property
     def _cascade_protocol(self) -> str | None:
@@ -79,6 +89,10 @@ class CascadeConnectionMixin:
             return
         queue = getattr(self, "_cascade_queue", None)
         runner = self._cascade_runner() if queue is not None else None
+        if runner is not None and not queue and self._cascade_forward_at_once(runner, incoming):
+            super().handle_incoming_message(incoming_msg)  # type: ignore[misc]
+            self._cascade_note_forwarded(runner, incoming)
+            return
         request = None
         if runner is not None:
             request = incoming.execute_request()
@@ -114,6 +128,24 @@ class CascadeConnectionMixin:
                 super().handle_incoming_message(frame)  # type: ignore[misc]
         finally:
             self._cascade_draining = False
+
+    def _cascade_forward_at_once(self, runner: KernelRunner, incoming: codec.Incoming) -> bool:
+        """A v1 execute request that needs nothing from us first (see the runner)."""
+        if self._cascade_protocol != codec.V1_PROTOCOL or not incoming.is_execute_request():
+            return False
+        try:
+            return runner.forward_at_once()
+        except Exception:
+            self.log.exception("cascade: checking a request failed; it waits its turn")
+            return False
+
+    def _cascade_note_forwarded(self, runner: KernelRunner, incoming: codec.Incoming) -> None:
+        """Read what was just forwarded untouched: no reply can come before this step ends."""
+        request = incoming.execute_request()
+        if request is None or request.silent:
+            return
+        runner.forwarded(request.msg_id, request.code, request.metadata)
+        self._cascade_sent.add(request.msg_id)
 
     def _cascade_admit_now(
         self, runner: KernelRunner, request: codec.ExecuteRequest

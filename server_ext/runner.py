@@ -20,10 +20,12 @@ from typing import Any, Protocol
 
 from kernel_agent.planning import (
     ANY_ORDER,
+    FRESH,
     LAZY,
     CycleError,
     Effects,
     NotebookCell,
+    cell_state,
     next_any_order,
     next_downstream,
     plan_downstream,
@@ -50,6 +52,7 @@ class Notebooks(Protocol):
     def find_path_now(self, kernel_id: str) -> str | None: ...
     async def open_model(self, path: str, runner: KernelRunner) -> NotebookModel: ...
     def open_model_now(self, path: str, runner: KernelRunner) -> NotebookModel | None: ...
+    def unchanged_now(self, path: str, stamp: object) -> bool: ...
 
 
 def wants_opt_out(code: str, metadata: dict[str, Any]) -> bool:
@@ -67,6 +70,16 @@ class Admission:
 
     cell_id: str | None = None
     report: agent_link.ReportQuery = field(default_factory=agent_link.ReportQuery)
+
+
+@dataclass(frozen=True)
+class _Settled:
+    """Every code cell of the notebook was fresh at this graph version and
+    notebook stamp: no request can need an upstream pull while both hold."""
+
+    graph_version: int
+    path: str
+    stamp: object
 
 
 def _defined_names(source: str) -> frozenset[str]:
@@ -96,6 +109,7 @@ class KernelRunner:
         self._after_run_scheduled = False
         #: tasks writing the outputs of cascaded cells whose replies came
         self._writing: list[asyncio.Future[None]] = []
+        self._settled: _Settled | None = None
         self._moved_widgets = Debouncer(lambda ids: self._spawn(self._after_widget_moves(ids)))
         # The kernel's own restarter (a crashed kernel) emits no REST event.
         with contextlib.suppress(Exception):  # gateway kernels have no local restarter
@@ -152,7 +166,7 @@ class KernelRunner:
             KernelChannel(self.state.kernel_id, self._kernel_manager, self._log),
         )
         self._spawn(old_channel.close())
-        self._agent = None
+        self._agent, self._settled = None, None
         self.ensure_agent()
 
     def on_death(self) -> None:
@@ -179,6 +193,40 @@ class KernelRunner:
             legacy=legacy,
         )
 
+    def forward_at_once(self) -> bool:
+        """Whether a browser's execute request may go to the kernel untouched,
+        before it is even read (:meth:`forwarded` notes it right after).
+
+        True when the agent answers every reply with its report, nothing else
+        holds the kernel, and no request can need an upstream pull: every code
+        cell was fresh at the last look, and neither the graph nor the notebook
+        changed since. The common case of re-running cells in a settled
+        notebook; anything else is admitted as usual.
+        """
+        settled, state = self._settled, self.state
+        if settled is None or settled.graph_version != state.graph.version:
+            return False
+        if state.enabled is not True or not state.reports_in_metadata:
+            return False
+        if state.lock.locked() or state.replica_outdated:
+            return False
+        if self._notebooks.find_path_now(state.kernel_id) != settled.path:
+            return False
+        return self._notebooks.unchanged_now(settled.path, settled.stamp)
+
+    def forwarded(self, msg_id: str, code: str, metadata: dict[str, Any]) -> None:
+        """Note a request :meth:`forward_at_once` let through (it carries a cellId)."""
+        self.note_request(msg_id, code, metadata)
+        cell_id = metadata.get("cellId")
+        if cell_id:
+            self.sent_code[str(cell_id)] = (code, time.time())
+
+    def _note_settled(self, model: NotebookModel, cells: list[NotebookCell]) -> None:
+        """Remember when every code cell is fresh (see :meth:`forward_at_once`)."""
+        stamp, graph = model.stamp(), self.state.graph
+        fresh = stamp is not None and all(cell_state(graph, cell) == FRESH for cell in cells)
+        self._settled = _Settled(graph.version, model.path, stamp) if fresh else None
+
     def admit_now(self, msg_id: str) -> Admission | None:
         """The admission of a browser request when it can be decided without waiting.
 
@@ -203,7 +251,7 @@ class KernelRunner:
         if not request.opt_out and self.mode != LAZY and self._upstream_plan(model, cells, request):
             return None
         self.sent_code[request.cell_id] = (request.code, time.time())
-        return Admission(report=self._report_query())
+        return Admission(report=self._browser_report_query())
 
     async def admit(self, msg_id: str) -> Admission:
         """Prepare a browser request before it is forwarded; run upstream cells first.
@@ -225,11 +273,17 @@ class KernelRunner:
             self.sent_code[request.cell_id] = (request.code, time.time())
             if model is not None and not request.opt_out and self.mode != LAZY:
                 await self._pull_upstream(model, request)
-        admission.report = self._report_query()
+        admission.report = self._browser_report_query()
         return admission
 
     def _report_query(self) -> agent_link.ReportQuery:
         return agent_link.report_request(self.state.clock, self.state.reports_in_metadata)
+
+    def _browser_report_query(self) -> agent_link.ReportQuery:
+        """Nothing to ask where every execute_reply brings a report unasked."""
+        if self.state.reports_in_metadata:
+            return agent_link.ReportQuery()
+        return self._report_query()
 
     def on_reply(self, msg_id: str, status: str, report: CarriedReport | None = None) -> None:
         """A browser request finished; cascade once no browser request is in flight.
@@ -254,11 +308,10 @@ class KernelRunner:
         if report is None:
             return False
         try:
-            self.state.apply_report(agent_link.read_report(report))
+            return self.state.apply_report(agent_link.read_report(report))
         except agent_link.AgentUnavailable as error:
             self._log.debug("cascade: no report in a browser reply: %s", error)
             return False
-        return True
 
     def adopt(self, msg_ids: set[str]) -> None:
         """Finish, from iopub, browser requests whose websocket closed mid-run."""
@@ -323,6 +376,8 @@ class KernelRunner:
                 self.state.trigger_failed = False
                 if model is not None and triggers and not failed and self.mode != LAZY:
                     await self._cascade_down(model, triggers)
+                if model is not None and cells is not None:
+                    self._note_settled(model, cells)
         except CycleError as error:
             self.state.last_error = f"cascade stopped: {error}"
             self._log.warning("cascade: %s", self.state.last_error)

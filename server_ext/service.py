@@ -145,6 +145,17 @@ class CascadeService:
             return SharedDocument(path, held[1])
         return self._saved_file(path, runner)
 
+    def unchanged_now(self, path: str, stamp: object) -> bool:
+        """Whether ``path``'s cells are still those :meth:`NotebookModel.stamp`
+        identified, known at once: the saved file is unchanged and no
+        collaboration room could hold newer cells."""
+        collaboration = self._collaboration()
+        if collaboration is not None:
+            rooms = getattr(getattr(collaboration, "ywebsocket_server", None), "rooms", None)
+            if rooms is None or rooms:
+                return False
+        return stamp is not None and self.saved.current(path) is stamp
+
     async def _shared_document(self, path: str) -> Any:
         """The notebook's live YNotebook, if a collaboration room holds it.
 

@@ -54,13 +54,18 @@ class KernelState:
     def busy(self) -> bool:
         return bool(self.inflight or self.pending_cascades or self.running or self.queued)
 
-    def apply_report(self, report: dict[str, object]) -> None:
-        """Merge an agent report into the replica, resetting it after a restart."""
+    def apply_report(self, report: dict[str, object]) -> bool:
+        """Merge an agent report into the replica, resetting it after a restart.
+
+        False when records are missing: the report starts after the newest
+        record we have (a reply we never saw carried them; refresh the replica).
+        """
         instance = str(report["instance"])
         if instance != self.agent_instance:
             self.graph.clear()
             self.clock = 0
             self.agent_instance = instance
+        complete = int(report.get("since") or 0) <= self.clock  # type: ignore[call-overload]
         self.kernel_mode = report.get("mode")  # type: ignore[assignment]
         self.kernel_direction = report.get("direction")  # type: ignore[assignment]
         for data in report.get("cells", []):  # type: ignore[attr-defined]
@@ -70,7 +75,9 @@ class KernelState:
                 self.graph.put(record)
         for cell_id in report.get("deleted", []):  # type: ignore[attr-defined]
             self.graph.remove(str(cell_id))
-        self.clock = max(self.clock, int(report["clock"]))  # type: ignore[call-overload]
+        if complete:  # else the clock stays: a refresh from it fetches the gap
+            self.clock = max(self.clock, int(report["clock"]))  # type: ignore[call-overload]
+        return complete
 
     def reset(self) -> None:
         """The kernel restarted: its memory, and so our graph, is gone."""

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from jupyter_client.jsonutil import json_default
-from jupyter_client.session import Session
+from jupyter_client.session import Session, new_id
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
@@ -35,7 +35,13 @@ class ZmqTransport:
     """A private jupyter_client client on a local kernel's ZMQ sockets."""
 
     def __init__(self, kernel_manager: Any, log: logging.Logger) -> None:
-        self._client = kernel_manager.client()
+        # A session of our own: the kernel routes replies by the shell socket's
+        # identity, which jupyter_client sets to the session id, and every
+        # ``kernel_manager.client()`` shares the manager's. Another client made
+        # that way in this process would take our replies.
+        session = kernel_manager.session.clone()
+        session.session = new_id()
+        self._client = kernel_manager.client(session=session)
         self.session: Session = self._client.session
         self._log = log
         self._tasks: list[asyncio.Task[None]] = []

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jupyter_client.session import Session
 from jupyter_server.services.kernels.connection.base import (
+    deserialize_msg_from_ws_v1,
     serialize_binary_message,
     serialize_msg_to_ws_v1,
 )
@@ -70,6 +71,18 @@ def test_with_changes_adds_cell_id_in_both_formats() -> None:
         request = codec.Incoming(rewritten, protocol).execute_request()
         assert request is not None and request.metadata == {"cellId": "c1"}
         assert request.code == "z = 3"
+
+
+def test_rewritten_v1_frames_read_back_the_same_in_jupyter_server() -> None:
+    """Our v1 splitter and joiner agree with jupyter_server's, part for part."""
+    msg = execute_msg("print('é')", {"cellId": "c7"})
+    frame = v1_frame(msg, "shell")
+    channel, parts = deserialize_msg_from_ws_v1(frame)
+    assert codec._v1_parts(frame) == (channel, parts)
+    rewritten = codec.Incoming(frame, codec.V1_PROTOCOL).with_changes({"cascade_report": {}})
+    channel2, parts2 = deserialize_msg_from_ws_v1(rewritten)
+    assert channel2 == "shell" and parts2[:2] == parts[:2] and parts2[3] == parts[3]
+    assert json.loads(parts2[2]) == {"cellId": "c7", "cascade_report": {}}
 
 
 def test_with_changes_adds_user_expressions_and_keeps_the_browsers_own() -> None:

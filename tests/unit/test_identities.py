@@ -50,3 +50,39 @@ def test_user_names_follow_additions_deletions_and_reinsertions() -> None:
     namespace["z"] = 0
     assert names(namespace) == ["z"]
     assert rebound(identities(namespace, names(namespace)), identities(namespace)) == set()
+
+
+class CountingNamespace(dict):  # type: ignore[type-arg]
+    """A namespace that counts full scans (a walk from the end is not one)."""
+
+    scans = 0
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        self.scans += 1
+        return super().__iter__()
+
+
+def test_user_names_look_only_at_appended_keys() -> None:
+    names = UserNames()
+    namespace = CountingNamespace({f"_i{n}": "" for n in range(1000)})
+    namespace["x"] = 1
+    assert names(namespace) == ["x"]
+    scans = namespace.scans
+    for run in range(1, 20):
+        namespace[f"_i{1000 + run}"] = ""
+        namespace[f"y{run}"] = run
+        assert names(namespace)[-1] == f"y{run}"
+    assert namespace.scans == scans
+
+
+def test_an_unnoticed_removal_is_repaired_by_the_periodic_rescan() -> None:
+    """Removing a hidden key and the last key, then re-adding the last key after a
+    new one, keeps the sizes consistent; the periodic full scan finds the new name."""
+    names = UserNames()
+    namespace: dict[object, object] = {"_i1": "", "a": 1, "b": 2}
+    names(namespace)
+    del namespace["_i1"], namespace["b"]
+    namespace["z"] = 3
+    namespace["b"] = 4
+    seen = [names(namespace) for _ in range(UserNames.REBUILD_EVERY)]
+    assert sorted(seen[-1]) == ["a", "b", "z"]

@@ -1,0 +1,74 @@
+"""Requests forwarded untouched keep what admission promises.
+
+In a settled notebook (every code cell fresh) a browser's execute request goes
+to the kernel before the server reads it, and the agent's report comes back
+unasked in the reply. These tests change what "settled" rests on between two
+runs and check the user still sees restart-and-run-all results.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_client.session import Session
+
+
+async def test_saved_edit_above_is_pulled_before_a_rerun(
+    make_notebook: Any, open_session: Any, cascade_api: Any
+) -> None:
+    sources = ["x = 1", "print('y', x + 1)"]
+    ids = make_notebook("settled.ipynb", sources)
+    client = await open_session("settled.ipynb")
+    await client.run_cells(sources, ids)
+    await cascade_api.settled("settled.ipynb")
+    await client.execute(sources[1], ids[1])  # a re-run in the settled notebook
+    await cascade_api.settled("settled.ipynb")
+
+    # A browser saves an edit of the first cell without running it.
+    make_notebook("settled.ipynb", ["x = 50", sources[1]])
+    mark = len(client.messages)
+    await client.execute(sources[1], ids[1])
+    await cascade_api.settled("settled.ipynb")
+
+    runs = client.executions(mark)
+    assert [run.code for run in runs] == ["x = 50", sources[1]]
+    assert runs[-1].stdout == "y 51\n"
+
+
+async def test_a_run_the_server_never_saw_still_reaches_the_graph(
+    make_notebook: Any, open_session: Any, cascade_api: Any, jp_serverapp: Any
+) -> None:
+    """Another client of the kernel (here one made in the server process, as
+    other extensions make them) gets the agent's report in its reply; the next
+    report the server reads starts after it, so the server must notice the gap
+    and fetch the missing record, and keep its own channel to the kernel."""
+    sources = ["a = 1", "b = a + 1", "c = 3"]
+    ids = make_notebook("gap.ipynb", sources)
+    client = await open_session("gap.ipynb")
+    await client.run_cells(sources[:1], ids[:1])
+    await cascade_api.settled("gap.ipynb")
+
+    direct = jp_serverapp.kernel_manager.get_kernel(client.kernel_id).client()
+    direct.start_channels()
+    try:
+        session: Session = direct.session
+        request = session.msg(
+            "execute_request",
+            {"code": sources[1], "silent": False, "store_history": True},
+            metadata={"cellId": ids[1]},
+        )
+        direct.shell_channel.send(request)
+        while True:
+            reply = await direct.get_shell_msg(timeout=60)
+            if reply["parent_header"].get("msg_id") == request["header"]["msg_id"]:
+                break
+        assert reply["content"]["status"] == "ok"
+    finally:
+        direct.stop_channels()
+
+    await client.execute(sources[2], ids[2])
+    graph = await cascade_api.settled("gap.ipynb")
+    states = {cell["id"]: cell["state"] for cell in graph["cells"]}
+    assert states == {ids[0]: "fresh", ids[1]: "fresh", ids[2]: "fresh"}
+    edges = {(e["source"], e["target"]) for e in graph["edges"]}
+    assert (ids[0], ids[1]) in edges
