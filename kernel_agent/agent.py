@@ -17,11 +17,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from .analysis import CellAnalysis, FunctionSummary, analyze, close_over_calls
+from .analysis import CellAnalysis, FunctionSummary, close_over_calls
 from .effects import calls_conservative
 from .fingerprint import fingerprint
 from .graph import ANY_PATH, CellRecord, Graph
 from .identities import identities, is_user_name, rebound, shared_user_names
+from .known_analyses import KnownAnalyses
 from .paths import root
 from .protocol import AGENT_NAME, PROTOCOL_VERSION, REPORT_METADATA_KEY, encode_report
 
@@ -67,6 +68,7 @@ class Agent:
     _depth: int = 0
     _pending: _PendingRun | None = None
     _transforms: dict[str, str] = field(default_factory=dict)
+    _analyses: KnownAnalyses = field(default_factory=KnownAnalyses)
 
     # -- IPython event hooks -------------------------------------------------
 
@@ -118,7 +120,7 @@ class Agent:
             return None
         raw = info.raw_cell or ""
         namespace = self.shell.user_ns
-        analysis = analyze(self._transformed(raw), namespace)
+        analysis = self._analyses.analysis(self._transformed(raw), namespace)
         uses, defines = self._closed_effects(analysis)
         # Objects this run may mutate without saying so: arguments, method
         # receivers, and globals that called functions read. Plain reads are not

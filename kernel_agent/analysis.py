@@ -23,6 +23,7 @@ from .effects import (
     ANYTHING,
     CellAnalysis,
     FunctionSummary,
+    NamespaceFacts,
     calls_conservative,
     close_over_calls,
 )
@@ -32,7 +33,9 @@ __all__ = [
     "INPLACE_METHODS",
     "CellAnalysis",
     "FunctionSummary",
+    "NamespaceFacts",
     "analyze",
+    "analyze_with_facts",
     "calls_conservative",
     "close_over_calls",
 ]
@@ -46,6 +49,14 @@ def analyze(code: str, namespace: Mapping[str, object] | None = None) -> CellAna
     on a module (``np.append(a, 1)``) is not a mutation of the module.
     """
     return _CellVisitor.analyze(code, namespace)
+
+
+def analyze_with_facts(
+    code: str, namespace: Mapping[str, object] | None = None
+) -> tuple[CellAnalysis, NamespaceFacts | None]:
+    """:func:`analyze`, and what the answer rests on: the agent keeps answers for
+    re-runs while their facts hold (None: they cannot be checked cheaply)."""
+    return _CellVisitor.analyze_with_facts(code, namespace)
 
 
 class _CellVisitor(ExpressionReader):

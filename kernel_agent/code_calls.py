@@ -14,7 +14,7 @@ import functools
 import re
 from collections.abc import Mapping
 
-from .effects import ANYTHING, CellAnalysis, Recorder
+from .effects import ANYTHING, CellAnalysis, NamespaceFacts, Recorder
 from .graph import ANY_PATH
 from .paths import expr_path, root
 
@@ -50,16 +50,29 @@ class CodeReader(ast.NodeVisitor):
     @classmethod
     def analyze(cls, code: str, namespace: Mapping[str, object] | None) -> CellAnalysis:
         """Parse and walk ``code`` with a fresh visitor of this class."""
+        return cls.analyze_with_facts(code, namespace)[0]
+
+    @classmethod
+    def analyze_with_facts(
+        cls, code: str, namespace: Mapping[str, object] | None
+    ) -> tuple[CellAnalysis, NamespaceFacts | None]:
+        """:meth:`analyze`, and what its answer rests on (see :class:`NamespaceFacts`)."""
+        nothing = NamespaceFacts(frozenset(), False)
         try:
             tree = _parsed(code)
         except (SyntaxError, ValueError):
-            return CellAnalysis(syntax_error=True)
+            return CellAnalysis(syntax_error=True), nothing
         visitor = cls(namespace)
         try:
             visitor.visit(tree)
         except RecursionError:  # absurdly nested code: give up precisely, not loudly
-            return CellAnalysis(conservative=True)
-        return visitor.rec.finish()
+            return CellAnalysis(conservative=True), nothing
+        return visitor.rec.finish(), visitor.rec.facts()
+
+    def _analyze_inner(self, code: str) -> CellAnalysis:
+        """Code the cell runs (``exec``, magics): its facts are not tracked."""
+        self.rec.read_deeper = True
+        return self.analyze(code, self.rec.namespace)
 
     def _code_call(self, node: ast.Call, name: str) -> bool:
         """``exec('x = 1')`` runs code we can read; computed code may do anything."""
@@ -69,7 +82,7 @@ class CodeReader(ast.NodeVisitor):
             if name == "exec":
                 self.rec.emit("anydef", ANYTHING)
             return False
-        inner = self.analyze(code.value, self.rec.namespace)
+        inner = self._analyze_inner(code.value)
         if inner.syntax_error or inner.conservative:
             self.rec.emit("any", ANYTHING)
         if ANY_PATH in inner.defines:
@@ -120,7 +133,7 @@ class CodeReader(ast.NodeVisitor):
         if name in ("timeit", "prun"):
             line = _strip_options(line)
         code = line if cell is None else (line + "\n" + cell if name == "timeit" else cell)
-        inner = self.analyze(code, self.rec.namespace)
+        inner = self._analyze_inner(code)
         if inner.syntax_error or inner.conservative:
             self.rec.emit("any", ANYTHING)
         self._merge(inner, keeps_bindings=name != "timeit")

@@ -94,6 +94,21 @@ class FunctionSummary:
     conservative: bool = False
 
 
+@dataclass(frozen=True)
+class NamespaceFacts:
+    """What an analysis with a namespace rested on, to tell whether it still holds.
+
+    ``names``: the globals looked up by name (the answer holds while each is
+    bound to the same object, or still absent); ``functions``: it listed the
+    globals holding notebook functions (it holds while those are the same).
+    Imported modules are taken as they are (their attributes are not rebound
+    in practice; a new import is noticed by whoever checks the facts).
+    """
+
+    names: frozenset[str]
+    functions: bool
+
+
 @dataclass
 class CellAnalysis:
     """The effects one run of a cell's code has on the notebook's globals."""
@@ -185,6 +200,20 @@ class Recorder:
         self._aliases = Aliases(namespace) if namespace is not None else None
         self._callables = Callables(namespace) if namespace is not None else None
         self._pending: list[tuple[set[str], str]] = []  # builtin names, kept if rebound
+        #: Globals the namespace was asked about by name: their objects shaped the answer.
+        self.consulted: set[str] = set()
+        #: Attributes, items, data types or other names of objects were read too (or
+        #: code run by the cell was analysed): they change without a global rebound.
+        self.read_deeper = False
+
+    def facts(self) -> NamespaceFacts | None:
+        """What the answer rests on, when top-level globals are all of it (see
+        :class:`NamespaceFacts`); None when it read deeper into objects."""
+        callables = self._callables
+        if self.read_deeper or (callables is not None and callables.read_items):
+            return None
+        scanned = callables is not None and callables.scanned
+        return NamespaceFacts(frozenset(self.consulted), scanned)
 
     def finish(self) -> CellAnalysis:
         """Keep the builtin names the cell itself rebinds (``print(sum); sum = 0``)."""
@@ -251,14 +280,19 @@ class Recorder:
         """Other global paths of the object ``path`` passes through (before this run)."""
         if self._aliases is None or root(path) in self.rebound:
             return set()
+        self.read_deeper = True
         return self._aliases.of(path)
 
     def function_values(self, path: str, direct: bool) -> set[str]:
         """Summary keys of notebook functions the value at ``path`` holds (see Callables)."""
         if self._callables is None or root(path) in self.rebound or self.namespace is None:
             return set()
+        parts = split(path)
+        if len(parts) > 1 or not direct:
+            self.read_deeper = True
+        self.consulted.add(parts[0])
         try:
-            return self._callables.keys(resolve(split(path), self.namespace), direct)
+            return self._callables.keys(resolve(parts, self.namespace), direct)
         except Exception:  # odd user objects: no functions rather than no record
             return set()
 
@@ -266,6 +300,7 @@ class Recorder:
         """The class attribute an instance attribute read reaches, if it lives on the class."""
         if self.namespace is None or root(path) in self.rebound or "." not in path:
             return None
+        self.read_deeper = True
         try:
             return class_attribute(split(path), self.namespace)
         except Exception:
@@ -275,6 +310,7 @@ class Recorder:
         """Cut a path at computed attributes, per the namespace (see :mod:`.namespace`)."""
         if self.namespace is None or len(parts) == 1 or parts[0] in self.rebound:
             return parts
+        self.read_deeper = True
         try:
             return refine(parts, self.namespace)
         except Exception:
@@ -323,6 +359,7 @@ class Recorder:
         Python objects. None when unknown, or not a global at this point of the cell."""
         if self.namespace is None or not self._global_here(name):
             return None
+        self.read_deeper = True  # dtypes change in place
         try:
             return data_object(name, steps, self.namespace)
         except Exception:  # odd objects: not known to be data
@@ -333,6 +370,7 @@ class Recorder:
         notebook code: data, or builtins and numpy/pandas functions that only read."""
         if self.namespace is None or not self._global_here(name):
             return False
+        self.read_deeper = True
         try:
             if data_object(name, steps, self.namespace) is not None:
                 return True
@@ -350,7 +388,12 @@ class Recorder:
 
     def is_builtin(self, name: str) -> bool:
         namespace = self.namespace
-        return name in IGNORED_NAMES and (namespace is None or name not in namespace)
+        if name not in IGNORED_NAMES:
+            return False
+        if namespace is None:
+            return True
+        self.consulted.add(name)
+        return name not in namespace
 
     def is_module(self, path: str) -> bool:
         """Whether a path names a module (imported by this cell, or per the namespace)."""
@@ -360,6 +403,7 @@ class Recorder:
             return path == name or imported_module(module, path.split(".")[1:])
         if self.namespace is None or "[" in path or name in self.rebound:
             return False  # unknown, or rebound by this cell: the namespace is out of date
+        self.consulted.add(name)  # a module's attributes count as fixed (see NamespaceFacts)
         return is_module_path(self.namespace.get(name), path.split(".")[1:])
 
     # -- scopes and bindings -------------------------------------------------

@@ -316,6 +316,13 @@ class Callables:
     def __init__(self, namespace: Mapping[str, object]) -> None:
         self.namespace = namespace
         self._names: dict[int, list[str]] | None = None
+        #: the items of a container were read (they change without a rebind)
+        self.read_items = False
+
+    @property
+    def scanned(self) -> bool:
+        """Whether the answers rest on which globals hold notebook functions."""
+        return self._names is not None
 
     def _index(self) -> dict[int, list[str]]:
         found: dict[int, list[str]] = {}
@@ -329,7 +336,10 @@ class Callables:
         """Summary keys of the notebook functions in ``value``: the value itself when
         ``direct`` (it is called or passed on), and the items of a container."""
         items: list[object] = [value] if direct else []
-        items.extend(item for _, item in _items(value) or [])
+        contained = _items(value)
+        if contained:
+            self.read_items = True
+            items.extend(item for _, item in contained)
         found: set[str] = set()
         for item in items:
             found |= self._keys_of(item)
@@ -346,6 +356,15 @@ class Callables:
         if self._names is None:
             self._names = self._index()
         return {item.__name__, *self._names.get(id(item), [])} - {"<lambda>"}
+
+
+def function_globals(namespace: Mapping[str, object]) -> dict[str, int]:
+    """The user globals holding plain functions, by name, with their objects' ids."""
+    return {
+        name: id(value)
+        for name in shared_user_names(namespace)
+        if _is(value := namespace[name], types.FunctionType)
+    }
 
 
 def _from_notebook(function: object) -> bool:
