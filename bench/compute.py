@@ -3,11 +3,15 @@
 Each workload cell is run as JupyterLab runs it (v1 websocket, ``cellId`` in
 the metadata) on a kernel of each server; the time is from sending the
 execute_request to receiving its execute_reply, as the client sees it.
-21 repetitions; the ratio is the median of the per-repetition ratios (each
-cascade run against the stock run made next to it), which a machine that is
-slow for a few seconds does not move. Kernels run BLAS on one thread
-(``Bench.blas_env``: with one per core, thread scheduling spreads the matmul by
-±25% run to run).
+Each workload gets about the same wall time (``BUDGET``), so short cells get
+more repetitions (at least 21, at most 201): one run of a 15 ms cell moves by
+±10% here, and a median of 21 ratios still wanders by ±3%, more than the
+difference the 5% target judges. The ratio is the median of the
+per-repetition ratios (each cascade run against the stock run made next to
+it), which a machine that is slow for a few seconds does not move, pooled
+over ``KERNELS`` kernel processes per server (see there). Kernels run BLAS on
+one thread (``Bench.blas_env``: with one per core, thread scheduling spreads
+the matmul by ±25% run to run).
 Repetitions alternate between the servers, and after each one the client
 waits for 50 ms of silence, so work the cascade does after a reply (asking
 the agent for its report) never lands inside the next measurement.
@@ -32,9 +36,25 @@ from .common import (
     median,
     paired_ratio,
 )
+from .kernel_socket import KernelSocket
 
 TARGET = 1.05
 PATH = "compute.ipynb"
+#: wall time per workload, in seconds (all servers together)
+BUDGET = 20.0
+#: the client's wait for silence after each run, in seconds
+SILENCE = 0.05
+#: kernel processes per server, one after another: a process's string hashes are
+#: seeded at random, which lays out its globals dict differently, and a loop over
+#: globals runs up to ~5% faster or slower in one process than in the next
+#: (two stock servers differ as much as stock and cascade)
+KERNELS = 3
+
+
+def repetitions_for(warm_up: float, servers: int) -> int:
+    """Repetitions that fit ``BUDGET`` given one warm-up run's time, within 21..201."""
+    per_rep = servers * (warm_up + SILENCE)
+    return max(21, min(201, int(BUDGET / per_rep)))
 
 
 @dataclass(frozen=True)
@@ -79,6 +99,27 @@ def workloads(smoke: bool) -> list[Workload]:
     ]
 
 
+def _open_kernels(
+    bench: Bench, names: list[str], sources: list[str], path: str
+) -> tuple[dict[str, KernelSocket], dict[str, float]]:
+    """A fresh kernel per server with the set-up run, and each workload run once
+    (warm-up); the stock server's warm-up times, by source."""
+    sockets, warm_up = {}, {}
+    for name in names:
+        server = bench.servers[name]
+        ids = server.write_notebook(path, sources)
+        sockets[name] = sock = server.open_notebook(
+            path, "ipyflow" if name == IPYFLOW else "python3"
+        )
+        for cell_id, source in zip(ids, sources, strict=True):
+            if source:
+                run = sock.execute(source, cell_id)
+                if name == STOCK:
+                    warm_up[source] = run.round_trip
+        sock.drain(0.2)
+    return sockets, warm_up
+
+
 def run(bench: Bench) -> list[Row]:
     available = []
     for work in workloads(bench.smoke):
@@ -90,40 +131,44 @@ def run(bench: Bench) -> list[Row]:
     names = [STOCK, CASCADE] + ([IPYFLOW] if bench.ipyflow else [])
     bench.start(names)
     sources = [w.setup for w in available] + [w.code for w in available]
-    sockets = {}
-    for name in names:
-        server = bench.servers[name]
-        ids = server.write_notebook(PATH, sources)
-        sockets[name] = sock = server.open_notebook(
-            PATH, "ipyflow" if name == IPYFLOW else "python3"
-        )
-        for cell_id, source in zip(ids, sources, strict=True):
-            if source:
-                sock.execute(source, cell_id)  # setup, then one warm-up run of each workload
-        sock.drain(0.2)
-    reps = bench.repetitions(21)
+    times: dict[str, dict[str, list[float]]] = {
+        w.name: {name: [] for name in names} for w in available
+    }
+    reps: dict[str, int] = {}
+    kernels = bench.size(KERNELS, 1)
+    for round_ in range(kernels):
+        sockets, warm_up = _open_kernels(bench, names, sources, f"compute-{round_}.ipynb")
+        for i, work in enumerate(available):
+            if work.name not in reps:
+                reps[work.name] = bench.repetitions(repetitions_for(warm_up[work.code], len(names)))
+            cell_id = f"c{len(available) + i}"
+            share = -(-reps[work.name] // kernels)  # this kernel's part, rounded up
+            for _, name in interleaved(names, share):
+                run = sockets[name].execute(work.code, cell_id)
+                times[work.name][name].append(run.round_trip)
+                sockets[name].drain(SILENCE)
+        for name, sock in sockets.items():
+            bench.servers[name].close_notebook(sock)
     rows = []
-    for i, work in enumerate(available):
-        cell_id = f"c{len(available) + i}"
-        times: dict[str, list[float]] = {name: [] for name in names}
-        for _, name in interleaved(names, reps):
-            times[name].append(sockets[name].execute(work.code, cell_id).round_trip)
-            sockets[name].drain(0.05)
-        ratio = paired_ratio(times[CASCADE], times[STOCK])
+    for work in available:
+        measured = times[work.name]
+        ratio = paired_ratio(measured[CASCADE], measured[STOCK])
         rows.append(
             Row(
                 f"compute: {work.name}",
-                median(times[STOCK]),
-                median(times[CASCADE]),
+                median(measured[STOCK]),
+                median(measured[CASCADE]),
                 f"≤ {TARGET:.2f}×",
                 ratio <= TARGET,
-                ipyflow=median(times[IPYFLOW]) if bench.ipyflow else None,
+                ipyflow=median(measured[IPYFLOW]) if bench.ipyflow else None,
                 ratio=ratio,
             )
         )
+    counts = ", ".join(f"{name} {len(measured[STOCK])}" for name, measured in times.items())
     bench.note(
         "compute: ratio = median of per-repetition ratios (cascade run i / stock run i, "
-        "made side by side); stock and cascade columns = medians"
+        f"made side by side) over {kernels} kernel processes per server; stock and cascade "
+        f"columns = medians; repetitions: {counts}"
     )
     return rows
 

@@ -81,6 +81,8 @@ class KernelSocket:
         self.kernel_id = kernel_id
         self.session = uuid.uuid4().hex
         self.messages: list[Message] = []
+        #: the REST session that started the kernel, when the server opened one
+        self.session_id: str | None = None
 
     @classmethod
     def connect(cls, port: int, token: str, kernel_id: str) -> KernelSocket:

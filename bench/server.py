@@ -264,8 +264,17 @@ class JupyterServer:
             raise RuntimeError(f"{self.name}: cannot start a session: {status} {session}")
         self._sessions.append(session["id"])
         sock = KernelSocket.connect(self.port, self.token, session["kernel"]["id"])
+        sock.session_id = session["id"]
         self._sockets.append(sock)
         return sock
+
+    def close_notebook(self, sock: KernelSocket) -> None:
+        """Disconnect one :meth:`open_notebook` socket and shut its kernel down."""
+        sock.close()
+        self._sockets.remove(sock)
+        if sock.session_id in self._sessions:
+            self._sessions.remove(sock.session_id)
+            self.request("DELETE", f"/api/sessions/{sock.session_id}")
 
     def close_sessions(self) -> None:
         """Disconnect and shut down every kernel this object started."""

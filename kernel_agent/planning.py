@@ -91,8 +91,14 @@ class _Writers:
         return {c for c in candidates if _reads_from(reader, self._effects[c])}
 
 
-def _needs_run(graph: Graph, cell: NotebookCell) -> bool:
-    return cell_state(graph, cell) != FRESH
+def needs_run(graph: Graph, cell: NotebookCell) -> bool:
+    """Whether running the notebook from the top would run this cell differently.
+
+    A blank cell that never ran is not: frontends never send one (most
+    notebooks end with one), and it defines nothing.
+    """
+    state = cell_state(graph, cell)
+    return state != FRESH and not (state == NEVER_RUN and not cell.source.strip())
 
 
 def plan_upstream(
@@ -116,7 +122,7 @@ def plan_upstream(
     else:
         above = list(cells[: index[trigger]])
     # only a cell that needs a run starts a pull: with none, skip the effects
-    if not any(_needs_run(graph, c) for c in above):
+    if not any(needs_run(graph, c) for c in above):
         return []
     if direction == ANY_ORDER:
         rank = {c: i for i, c in enumerate(topological_order(graph, cells, predicted))}
@@ -134,7 +140,7 @@ def plan_upstream(
     pulled = _Writers(effects)
     plan: list[str] = []
     for cell in above:
-        if cell.id in ancestors and (pulled.read_by(cell.id) or _needs_run(graph, cell)):
+        if cell.id in ancestors and (pulled.read_by(cell.id) or needs_run(graph, cell)):
             plan.append(cell.id)
             pulled.add(cell.id)
     return plan

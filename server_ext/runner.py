@@ -20,12 +20,11 @@ from typing import Any, Protocol
 
 from kernel_agent.planning import (
     ANY_ORDER,
-    FRESH,
     LAZY,
     CycleError,
     Effects,
     NotebookCell,
-    cell_state,
+    needs_run,
     next_any_order,
     next_downstream,
     plan_downstream,
@@ -74,8 +73,8 @@ class Admission:
 
 @dataclass(frozen=True)
 class _Settled:
-    """Every code cell of the notebook was fresh at this graph version and
-    notebook stamp: no request can need an upstream pull while both hold."""
+    """No code cell needed a run (each fresh, or blank and never run) at this graph
+    version and notebook stamp: no request can need an upstream pull while both hold."""
 
     graph_version: int
     path: str
@@ -198,9 +197,9 @@ class KernelRunner:
         before it is even read (:meth:`forwarded` notes it right after).
 
         True when the agent answers every reply with its report, nothing else
-        holds the kernel, and no request can need an upstream pull: every code
-        cell was fresh at the last look, and neither the graph nor the notebook
-        changed since. The common case of re-running cells in a settled
+        holds the kernel, and no request can need an upstream pull: no code
+        cell needed a run at the last look, and neither the graph nor the
+        notebook changed since. The common case of re-running cells in a settled
         notebook; anything else is admitted as usual.
         """
         settled, state = self._settled, self.state
@@ -222,10 +221,10 @@ class KernelRunner:
             self.sent_code[str(cell_id)] = (code, time.time())
 
     def _note_settled(self, model: NotebookModel, cells: list[NotebookCell]) -> None:
-        """Remember when every code cell is fresh (see :meth:`forward_at_once`)."""
+        """Remember when no code cell needs a run (see :meth:`forward_at_once`)."""
         stamp, graph = model.stamp(), self.state.graph
-        fresh = stamp is not None and all(cell_state(graph, cell) == FRESH for cell in cells)
-        self._settled = _Settled(graph.version, model.path, stamp) if fresh else None
+        settled = stamp is not None and not any(needs_run(graph, cell) for cell in cells)
+        self._settled = _Settled(graph.version, model.path, stamp) if settled else None
 
     def admit_now(self, msg_id: str) -> Admission | None:
         """The admission of a browser request when it can be decided without waiting.

@@ -12,6 +12,7 @@ from kernel_agent.planning import (
     Effects,
     NotebookCell,
     cell_state,
+    needs_run,
     next_downstream,
     plan_downstream,
     plan_upstream,
@@ -216,6 +217,14 @@ def test_plan_upstream_skips_fresh_ancestors() -> None:
     cells = notebook("a", "b", "c")
     predicted = {"c": Effects(frozenset({"y"}), frozenset())}
     assert plan_upstream(graph, cells, "c", predicted) == []
+
+
+def test_a_blank_cell_that_never_ran_needs_no_run_but_a_cleared_one_does() -> None:
+    graph = build([Run("a", defines={"x"}), Run("b", {"x"}, {"y"})])
+    blank_below = notebook("a", "b", "c", edited={"c": "  \n"})
+    assert [needs_run(graph, cell) for cell in blank_below] == [False, False, False]
+    cleared = notebook("a", "b", edited={"a": ""})  # ran as "code of a", now blank
+    assert [needs_run(graph, cell) for cell in cleared] == [True, False]
 
 
 def test_plan_upstream_runs_dirty_ancestor_and_what_it_feeds() -> None:
