@@ -56,7 +56,7 @@ class KernelChannel:
 
     async def _start(self) -> None:
         self._transport = transport_for(self._kernel_id, self._kernel_manager, self._log)
-        await self._transport.start(self._deliver, wanted=self._pending.__contains__)
+        await self._transport.start(self._deliver, wanted=self._pending.keys())
         await self._await_iopub_subscription()
 
     def _deliver(self, channel: str, msg: dict[str, Any]) -> None:

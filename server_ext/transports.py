@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
 from jupyter_client.jsonutil import json_default
@@ -19,8 +19,8 @@ from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 MessageHandler = Callable[[str, dict[str, Any]], None]
-#: Whether a message whose parent has this msg_id is of interest (iopub only).
-ParentFilter = Callable[[str], bool]
+#: The msg_ids whose iopub messages are of interest (a live view: it changes).
+ParentFilter = Collection[str]
 
 
 class Transport(Protocol):
@@ -59,17 +59,20 @@ class ZmqTransport:
         """Deliver the channel's messages; on iopub, only those ``wanted`` are decoded.
 
         Our SUB socket sees every output of the kernel, most of it for browser
-        runs: reading just the parent header first spares a full decode
-        (content, dates, signature) of each.
+        runs: while none of our requests runs nothing is decoded, and otherwise
+        reading just the parent header first spares a full decode (content,
+        dates, signature) of the others.
         """
         socket, session = channel.socket, self.session
         while True:
             try:
                 frames = await socket.recv_multipart()
+                if wanted is not None and not wanted:
+                    continue  # nothing of ours is running: not even the parent is read
                 _, parts = session.feed_identities(frames)
                 if wanted is not None and len(parts) > 2:
                     parent = session.unpack(parts[2])
-                    if not wanted(str(parent.get("msg_id", ""))):
+                    if str(parent.get("msg_id", "")) not in wanted:
                         continue
                 msg = session.deserialize(parts)
             except asyncio.CancelledError:
