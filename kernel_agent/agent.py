@@ -69,6 +69,8 @@ class Agent:
     _pending: _PendingRun | None = None
     _transforms: dict[str, str] = field(default_factory=dict)
     _analyses: KnownAnalyses = field(default_factory=KnownAnalyses)
+    #: the records put since the graph began (or its recent part), oldest first
+    _journal: list[CellRecord] = field(default_factory=list)
 
     # -- IPython event hooks -------------------------------------------------
 
@@ -177,8 +179,34 @@ class Agent:
             execution_count=getattr(result, "execution_count", None)
             or getattr(info, "execution_count", None),
         )
-        self.graph.put(record)
+        self._record(record)
         self.history.append(record)
+
+    def _record(self, record: CellRecord) -> None:
+        """Put a new record (``ts`` = the clock) into the graph and the journal."""
+        self.graph.put(record)
+        journal = self._journal
+        journal.append(record)
+        if len(journal) > 2 * len(self.graph.records) + 64:
+            del journal[: len(journal) // 2]
+
+    def _records_since(self, since: int) -> list[CellRecord]:
+        """The current records newer than ``since``, newest last.
+
+        Every reply asks for the few since the previous one: the journal's tail
+        answers without going through every cell's record.
+        """
+        journal = self._journal
+        if not journal or journal[0].ts > since + 1:  # older than the journal holds
+            return [record for record in self.graph.records.values() if record.ts > since]
+        found = []
+        for record in reversed(journal):
+            if record.ts <= since:
+                break
+            if self.graph.records.get(record.cell_id) is record:
+                found.append(record)
+        found.reverse()
+        return found
 
     def _rebound_names(self, before: dict[str, int]) -> set[str]:
         """Globals added, removed or rebound by the run, whatever the analysis saw."""
@@ -213,7 +241,7 @@ class Agent:
         )
         for name in names:
             self.clock += 1
-            self.graph.put(
+            self._record(
                 CellRecord(f"widget:{name}", self.clock, "", frozenset(), frozenset({name}))
             )
         return names
@@ -232,7 +260,7 @@ class Agent:
         """
         if order is not None:
             self.order = [str(cell_id) for cell_id in order]
-        cells = [r.to_json() for r in self.graph.records.values() if r.ts > since]
+        cells = [record.to_json() for record in self._records_since(since)]
         deleted = [cell_id for cell_id, ts in self.deleted.items() if ts >= since]
         return {
             "version": PROTOCOL_VERSION,

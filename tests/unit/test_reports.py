@@ -76,3 +76,15 @@ def test_a_new_agent_instance_starts_the_replica_over() -> None:
     state.apply_report(report(0, 5, ["a"]))
     assert state.apply_report(report(0, 1, ["z"], instance="k2"))
     assert sorted(state.graph.records) == ["z"]
+
+
+def test_a_report_holds_every_current_record_newer_than_its_since(agent: Agent) -> None:
+    """Whatever ``since`` the server asks from (the agent answers recent ones from
+    a journal it trims), the answer is the current records newer than it."""
+    for n in range(120):
+        agent.shell.run_cell(f"v{n % 7} = {n}", cell_id=f"c{n % 7}")
+    agent._forget_deleted(["c3"])
+    for since in range(agent.clock + 1):
+        expected = {(r.cell_id, r.ts) for r in agent.graph.records.values() if r.ts > since}
+        got = {(c["id"], c["ts"]) for c in agent.report_payload(since)["cells"]}
+        assert got == expected, since
