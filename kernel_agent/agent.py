@@ -21,7 +21,7 @@ from .analysis import CellAnalysis, FunctionSummary, close_over_calls
 from .effects import calls_conservative
 from .fingerprint import fingerprint
 from .graph import ANY_PATH, CellRecord, Graph
-from .identities import identities, is_user_name, rebound, shared_user_names
+from .identities import Snapshot, changed_between, is_user_name, snapshot
 from .known_analyses import KnownAnalyses
 from .paths import root
 from .protocol import AGENT_NAME, PROTOCOL_VERSION, REPORT_METADATA_KEY, encode_report
@@ -39,7 +39,7 @@ class _PendingRun:
     uses: set[str]
     defines: set[str]
     fingerprints: dict[str, Any]
-    identities: dict[str, int]
+    identities: Snapshot
 
 
 @dataclass
@@ -138,13 +138,15 @@ class Agent:
             uses=uses,
             defines=defines,
             fingerprints={n: fingerprint(namespace[n]) for n in watched if n in namespace},
-            identities=identities(namespace, shared_user_names(namespace)),
+            identities=snapshot(namespace),
         )
 
     def _closed_effects(self, analysis: CellAnalysis) -> tuple[set[str], set[str]]:
         """Add what called functions and methods of notebook classes read and write."""
-        summaries = dict(self.summaries)
-        summaries.update(analysis.functions)
+        # read only below: copied only when the cell defines functions itself
+        summaries = (
+            {**self.summaries, **analysis.functions} if analysis.functions else self.summaries
+        )
         calls = set(analysis.calls)
         namespace = self.shell.user_ns
         for receiver in analysis.method_receivers:
@@ -153,7 +155,7 @@ class Agent:
                 calls.add(class_name)
         probe = CellAnalysis(calls=calls)
         extra_uses, extra_defines = close_over_calls(probe, summaries)
-        uses = set(analysis.uses) | extra_uses | (calls & set(summaries))
+        uses = set(analysis.uses) | extra_uses | {call for call in calls if call in summaries}
         defines = set(analysis.defines) | extra_defines
         if analysis.conservative or calls_conservative(probe, summaries):
             uses.add(ANY_PATH)
@@ -208,10 +210,9 @@ class Agent:
         found.reverse()
         return found
 
-    def _rebound_names(self, before: dict[str, int]) -> set[str]:
+    def _rebound_names(self, before: Snapshot) -> set[str]:
         """Globals added, removed or rebound by the run, whatever the analysis saw."""
-        namespace = self.shell.user_ns
-        return rebound(before, identities(namespace, shared_user_names(namespace)))
+        return changed_between(before, snapshot(self.shell.user_ns))
 
     def _transformed(self, raw: str) -> str:
         """IPython's transformation of a cell (magics, ``!``), cached: re-runs are common."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping
+from dataclasses import dataclass
 from itertools import compress, repeat
 from typing import Any
 
@@ -109,6 +110,32 @@ def identities(namespace: Mapping[str, Any], names: list[str] | None = None) -> 
     if names is None:
         names = user_names(namespace)
     return dict(zip(names, map(id, map(namespace.__getitem__, names))))  # noqa: B905 (3.9)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """``id()`` of each user global, as two aligned lists (cheaper than a dict)."""
+
+    names: list[str]
+    ids: list[int]
+
+
+def snapshot(namespace: Mapping[str, Any]) -> Snapshot:
+    """The user globals of ``namespace`` and their objects' ids, now."""
+    names = shared_user_names(namespace)
+    return Snapshot(names, list(map(id, map(namespace.__getitem__, names))))
+
+
+def changed_between(before: Snapshot, after: Snapshot) -> set[str]:
+    """:func:`rebound` for snapshots. When no name was removed (the names after
+    start with the names before), the comparison stays in C without pairs."""
+    known = len(before.names)
+    if after.names[:known] != before.names:
+        old = dict(zip(before.names, before.ids))  # noqa: B905 (3.9)
+        return rebound(old, dict(zip(after.names, after.ids)))  # noqa: B905 (3.9)
+    changed = set(compress(before.names, map(operator.ne, before.ids, after.ids)))
+    changed.update(after.names[known:])
+    return changed
 
 
 def rebound(before: Mapping[str, int], after: Mapping[str, int]) -> set[str]:

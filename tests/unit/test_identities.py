@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from kernel_agent.identities import UserNames, identities, rebound, user_names
+from kernel_agent.identities import (
+    UserNames,
+    changed_between,
+    identities,
+    rebound,
+    snapshot,
+    user_names,
+)
 
 
 def test_user_names_skip_ipython_history_and_private_names() -> None:
@@ -86,3 +93,17 @@ def test_an_unnoticed_removal_is_repaired_by_the_periodic_rescan() -> None:
     namespace["b"] = 4
     seen = [names(namespace) for _ in range(UserNames.REBUILD_EVERY)]
     assert sorted(seen[-1]) == ["a", "b", "z"]
+
+
+def test_snapshots_see_what_rebound_sees() -> None:
+    """The aligned-lists comparison and the dict one agree: rebinds, additions,
+    and (falling back) removals."""
+    items = [1]
+    namespace: dict[object, object] = {"keep": "same", "items": items, "gone": 3, "moved": 4.5}
+    before = snapshot(namespace)
+    items.append(2)
+    namespace["moved"] = 9.5
+    namespace["new"] = "fresh"
+    assert changed_between(before, snapshot(namespace)) == {"moved", "new"}
+    del namespace["gone"]
+    assert changed_between(before, snapshot(namespace)) == {"gone", "moved", "new"}
