@@ -6,22 +6,7 @@ same source again and checks the run's record against a fresh analysis.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-from IPython.core.interactiveshell import InteractiveShell
-from traitlets.config import Config
-
-from kernel_agent.agent import Agent, load_ipython_extension
-
-
-@pytest.fixture
-def agent() -> Iterator[Agent]:
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    shell = InteractiveShell(config=config)
-    yield load_ipython_extension(shell)
-    shell.cleanup()
+from kernel_agent.agent import Agent
 
 
 def run(agent: Agent, code: str, cell_id: str) -> frozenset[str]:

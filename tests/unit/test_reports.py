@@ -3,25 +3,11 @@ server's replica notices a report it never saw."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-from IPython.core.interactiveshell import InteractiveShell
-from traitlets.config import Config
-
-from kernel_agent.agent import Agent, load_ipython_extension
+from kernel_agent.agent import Agent
 from kernel_agent.protocol import REPORT_METADATA_KEY
 from server_ext.state import KernelState
-
-
-@pytest.fixture
-def agent() -> Iterator[Agent]:
-    config = Config()
-    config.HistoryManager.hist_file = ":memory:"
-    shell = InteractiveShell(config=config)
-    yield load_ipython_extension(shell)
-    shell.cleanup()
 
 
 def reply_report(agent: Agent, parent: dict[str, Any]) -> dict[str, Any] | None:
