@@ -22,6 +22,8 @@ from pycrdt import Array, Map, Text
 
 from kernel_agent.planning import NotebookCell
 
+from .live_sources import SourceWatch
+
 
 class NotebookModel(Protocol):
     path: str
@@ -55,12 +57,16 @@ class SharedDocument:
 
     path: str
     document: Any  # jupyter_ydoc.YNotebook
+    #: counts the document's code changes, when the server holds the document
+    watch: SourceWatch | None = None
     _written: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    _stamp: object | None = None
 
     async def code_cells(self) -> list[NotebookCell]:
         return self.code_cells_now()
 
     def code_cells_now(self) -> list[NotebookCell]:
+        self._stamp = self.watch.stamp() if self.watch is not None else None
         return [
             NotebookCell(str(ycell.get("id")), str(ycell.get("source", "")))
             for ycell in self.document.ycells
@@ -68,7 +74,8 @@ class SharedDocument:
         ]
 
     def stamp(self) -> object | None:
-        return None  # a live document changes without telling us
+        """The watch's stamp as of the last ``code_cells`` read (see SourceWatch)."""
+        return self._stamp
 
     def metadata(self) -> dict[str, Any]:
         # YNotebook keeps notebook metadata in its "meta" map; no public accessor.

@@ -14,6 +14,7 @@ from jupyter_core.utils import ensure_async
 from jupyter_server_ydoc.utils import encode_file_path, room_id_from_encoded_path
 
 from .config import Cascade
+from .live_sources import SourceWatch
 from .notebook import NotebookModel, PendingOutputs, SavedCells, SavedFile, SharedDocument
 from .persistence import METADATA_KEY, graph_metadata
 from .runner import KernelRunner
@@ -35,6 +36,8 @@ class CascadeService:
         self._room_of_path: dict[str, str] = {}
         #: room id → (the room, its live document), as last fetched
         self._documents: dict[str, tuple[Any, Any]] = {}
+        #: room id → the watch on the code of the document held for it
+        self._watches: dict[str, SourceWatch] = {}
         self.runners: dict[str, KernelRunner] = {}
         #: notebook path → kernel id, as last seen in the session table
         self.kernel_of_path: dict[str, str] = {}
@@ -123,8 +126,18 @@ class CascadeService:
         """The live shared document when a room is open, else the saved file."""
         document = await self._shared_document(path)
         if document is not None:
-            return SharedDocument(path, document)
+            return SharedDocument(path, document, self._watch_of(path, document))
         return self._saved_file(path, runner)
+
+    def _watch_of(self, path: str, document: Any) -> SourceWatch | None:
+        """The watch on ``document`` when it is the one held for ``path``'s room."""
+        room = self._room_of_path.get(path)
+        if room is None or room not in self._documents or self._documents[room][1] is not document:
+            return None
+        watch = self._watches.get(room)
+        if watch is None:
+            watch = self._watches[room] = SourceWatch(document)
+        return watch
 
     def _saved_file(self, path: str, runner: KernelRunner | None) -> SavedFile:
         sent = runner.sent_code if runner is not None else {}
@@ -142,7 +155,7 @@ class CascadeService:
             held = self._documents.get(room_id) if room_id is not None else None
             if held is None or rooms.get(room_id) is not held[0]:
                 return None
-            return SharedDocument(path, held[1])
+            return SharedDocument(path, held[1], self._watch_of(path, held[1]))
         return self._saved_file(path, runner)
 
     def unchanged_now(self, path: str, stamp: object) -> bool:
@@ -152,8 +165,16 @@ class CascadeService:
         collaboration = self._collaboration()
         if collaboration is not None:
             rooms = getattr(getattr(collaboration, "ywebsocket_server", None), "rooms", None)
-            if rooms is None or rooms:
+            if rooms is None:
                 return False
+            if rooms:  # the live document's code, if we hold it
+                room_id = self._room_of_path.get(path)
+                if room_id is None or room_id not in self._documents:
+                    return False
+                watch = self._watches.get(room_id)
+                if rooms.get(room_id) is not self._documents[room_id][0] or watch is None:
+                    return False
+                return stamp == watch.stamp()
         return stamp is not None and self.saved.current(path) is stamp
 
     async def _shared_document(self, path: str) -> Any:
@@ -177,15 +198,24 @@ class CascadeService:
             if room is None or room not in rooms:
                 room = self._room_of_path[path] = self._room_id(path)
             if room not in rooms:
-                self._documents.pop(room, None)  # the room closed: let its document go
+                self._forget_document(room)  # the room closed: let its document go
                 return None
             document = await collaboration.get_document(room_id=room, copy=False)
             if document is not None and room in rooms:
+                held = self._documents.get(room)
+                if held is None or held[1] is not document:
+                    self._forget_document(room)
                 self._documents[room] = (rooms[room], document)
             return document
         except Exception:
             self.log.debug("cascade: no shared document for %s", path, exc_info=True)
             return None
+
+    def _forget_document(self, room: str) -> None:
+        self._documents.pop(room, None)
+        watch = self._watches.pop(room, None)
+        if watch is not None:
+            watch.close()
 
     def _room_id(self, path: str) -> str:
         """The collaboration room of a notebook, named as jupyter-collaboration names it."""

@@ -104,3 +104,46 @@ async def test_user_edit_during_a_cascade_is_never_overwritten(
                 break
             assert time.monotonic() < deadline, "the edit or the output never reached the file"
             await asyncio.sleep(0.1)
+
+
+async def test_live_edit_above_is_pulled_before_a_rerun(
+    jp_fetch: Any,
+    jp_http_port: int,
+    jp_base_url: str,
+    jp_auth_header: dict[str, str],
+    make_notebook: Any,
+    open_session: Any,
+    cascade_api: Any,
+) -> None:
+    """A re-run in a settled notebook skips admission only while the live
+    document's code is unchanged: a collaborator's edit above it, typed and
+    not run, makes the next re-run pull that cell first."""
+    sources = ["x = 1", "print('y', x + 1)", ""]
+    ids = make_notebook("live.ipynb", sources)
+    async with open_shared_notebook(
+        jp_fetch, jp_http_port, jp_base_url, jp_auth_header, "live.ipynb"
+    ) as shared:
+        client = await open_session("live.ipynb")
+        await client.run_cells(sources[:2], ids[:2])
+        await cascade_api.settled("live.ipynb")
+        await client.execute(sources[1], ids[1])  # a re-run in the settled notebook
+        await cascade_api.settled("live.ipynb")
+
+        ysource = shared.notebook.ycells[0]["source"]
+        with shared.notebook.ydoc.transaction():
+            del ysource[0 : len(str(ysource))]
+            ysource.insert(0, "x = 50")
+        deadline = time.monotonic() + 30
+        while True:  # until the server's copy of the document has the edit
+            graph = await cascade_api.graph("live.ipynb")
+            if {c["id"]: c["state"] for c in graph["cells"]}[ids[0]] == "dirty":
+                break
+            assert time.monotonic() < deadline, "the edit never reached the server"
+            await asyncio.sleep(0.05)
+
+        mark = len(client.messages)
+        await client.execute(sources[1], ids[1])
+        await cascade_api.settled("live.ipynb")
+        runs = client.executions(mark)
+        assert [run.code for run in runs] == ["x = 50", sources[1]]
+        assert runs[-1].stdout == "y 51\n"
