@@ -220,6 +220,15 @@ class CascadeApi:
     def __init__(self, jp_fetch: Any) -> None:
         self.fetch = jp_fetch
 
+    async def runs_caused_by(
+        self, client: BrowserClient, path: str, code: str, cell_id: str
+    ) -> list[Execution]:
+        """Run one cell as the user would; every run that followed, once settled."""
+        mark = len(client.messages)
+        await client.execute(code, cell_id)
+        await self.settled(path)
+        return client.executions(mark)
+
     async def graph(self, path: str) -> dict[str, Any]:
         response = await self.fetch("api", "cascade", "graph", params={"path": path})
         return json.loads(response.body)  # type: ignore[no-any-return]

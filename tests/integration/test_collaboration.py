@@ -141,9 +141,6 @@ async def test_live_edit_above_is_pulled_before_a_rerun(
             assert time.monotonic() < deadline, "the edit never reached the server"
             await asyncio.sleep(0.05)
 
-        mark = len(client.messages)
-        await client.execute(sources[1], ids[1])
-        await cascade_api.settled("live.ipynb")
-        runs = client.executions(mark)
+        runs = await cascade_api.runs_caused_by(client, "live.ipynb", sources[1], ids[1])
         assert [run.code for run in runs] == ["x = 50", sources[1]]
         assert runs[-1].stdout == "y 51\n"

@@ -26,11 +26,7 @@ async def test_saved_edit_above_is_pulled_before_a_rerun(
 
     # A browser saves an edit of the first cell without running it.
     make_notebook("settled.ipynb", ["x = 50", *sources[1:]])
-    mark = len(client.messages)
-    await client.execute(sources[1], ids[1])
-    await cascade_api.settled("settled.ipynb")
-
-    runs = client.executions(mark)
+    runs = await cascade_api.runs_caused_by(client, "settled.ipynb", sources[1], ids[1])
     assert [run.code for run in runs] == ["x = 50", sources[1]]
     assert runs[-1].stdout == "y 51\n"
 
