@@ -146,36 +146,44 @@ class CascadeService:
     def open_model_now(self, path: str, runner: KernelRunner) -> NotebookModel | None:
         """:meth:`open_model` without waiting, when the answer is known: no room
         is open, or this path's room is the one whose document we hold. Else None."""
-        collaboration = self._collaboration()
-        rooms = getattr(getattr(collaboration, "ywebsocket_server", None), "rooms", None)
-        if collaboration is not None and rooms is None:
+        known, room = self._live_now(path)
+        if not known:
             return None
-        if rooms:
-            room_id = self._room_of_path.get(path)
-            held = self._documents.get(room_id) if room_id is not None else None
-            if held is None or rooms.get(room_id) is not held[0]:
-                return None
-            return SharedDocument(path, held[1], self._watch_of(path, held[1]))
-        return self._saved_file(path, runner)
+        if room is None:
+            return self._saved_file(path, runner)
+        document = self._documents[room][1]
+        return SharedDocument(path, document, self._watch_of(path, document))
 
     def unchanged_now(self, path: str, stamp: object) -> bool:
         """Whether ``path``'s cells are still those :meth:`NotebookModel.stamp`
-        identified, known at once: the saved file is unchanged and no
-        collaboration room could hold newer cells."""
+        identified, known at once: the saved file is unchanged, or the live
+        document we hold has the same code."""
+        known, room = self._live_now(path)
+        if not known:
+            return False
+        if room is None:
+            return stamp is not None and self.saved.current(path) is stamp
+        watch = self._watches.get(room)
+        return watch is not None and stamp == watch.stamp()
+
+    def _live_now(self, path: str) -> tuple[bool, str | None]:
+        """Where ``path``'s cells are, if known without waiting: (True, None) for
+        the saved file (no collaboration room is open); (True, room id) for the
+        live document we hold, its room still open; (False, None) otherwise."""
         collaboration = self._collaboration()
-        if collaboration is not None:
-            rooms = getattr(getattr(collaboration, "ywebsocket_server", None), "rooms", None)
-            if rooms is None:
-                return False
-            if rooms:  # the live document's code, if we hold it
-                room_id = self._room_of_path.get(path)
-                if room_id is None or room_id not in self._documents:
-                    return False
-                watch = self._watches.get(room_id)
-                if rooms.get(room_id) is not self._documents[room_id][0] or watch is None:
-                    return False
-                return stamp == watch.stamp()
-        return stamp is not None and self.saved.current(path) is stamp
+        if collaboration is None:
+            return True, None
+        rooms = _rooms_of(collaboration)
+        if rooms is None:
+            return False, None
+        if not rooms:
+            return True, None
+        room = self._room_of_path.get(path)
+        if room is None or room not in self._documents:
+            return False, None
+        if rooms.get(room) is not self._documents[room][0]:
+            return False, None
+        return True, room
 
     async def _shared_document(self, path: str) -> Any:
         """The notebook's live YNotebook, if a collaboration room holds it.
@@ -186,7 +194,7 @@ class CascadeService:
         collaboration = self._collaboration()
         if collaboration is None:
             return None
-        rooms = getattr(getattr(collaboration, "ywebsocket_server", None), "rooms", None)
+        rooms = _rooms_of(collaboration)
         try:
             if rooms is None:  # another jupyter-collaboration: ask it the long way
                 return await collaboration.get_document(
@@ -256,3 +264,8 @@ class CascadeService:
         for runner in list(self.runners.values()):
             await runner.close()
         self.runners.clear()
+
+
+def _rooms_of(collaboration: Any) -> dict[str, Any] | None:
+    """jupyter-collaboration's open rooms by id; None from a version we cannot look into."""
+    return getattr(getattr(collaboration, "ywebsocket_server", None), "rooms", None)
