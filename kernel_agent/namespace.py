@@ -326,10 +326,8 @@ class Callables:
 
     def _index(self) -> dict[int, list[str]]:
         found: dict[int, list[str]] = {}
-        for name in shared_user_names(self.namespace):
-            value = self.namespace[name]
-            if _is(value, types.FunctionType):
-                found.setdefault(id(value), []).append(name)
+        for name, ident in function_globals(self.namespace).items():
+            found.setdefault(ident, []).append(name)
         return found
 
     def keys(self, value: object, direct: bool) -> set[str]:
