@@ -36,10 +36,46 @@ class _PendingRun:
     cell_id: str
     code: str
     analysis: CellAnalysis
-    uses: set[str]
-    defines: set[str]
+    uses: frozenset[str]
+    defines: frozenset[str]
     fingerprints: dict[str, Any]
     identities: Snapshot
+
+
+@dataclass(frozen=True)
+class _Effects:
+    """A run's reads and writes through the functions it calls, and the globals to watch."""
+
+    uses: frozenset[str]
+    defines: frozenset[str]
+    watched: frozenset[str]
+
+
+def _close_effects(
+    analysis: CellAnalysis, summaries: dict[str, FunctionSummary], namespace: Any
+) -> _Effects:
+    """Add what called functions and methods of notebook classes read and write."""
+    # read only below: copied only when the cell defines functions itself
+    summaries = {**summaries, **analysis.functions} if analysis.functions else summaries
+    calls = set(analysis.calls)
+    for receiver in analysis.method_receivers:
+        class_name = type(namespace.get(receiver)).__name__
+        if class_name in summaries:
+            calls.add(class_name)
+    probe = CellAnalysis(calls=calls)
+    extra_uses, extra_defines = close_over_calls(probe, summaries)
+    uses = set(analysis.uses) | extra_uses | {call for call in calls if call in summaries}
+    if analysis.conservative or calls_conservative(probe, summaries):
+        uses.add(ANY_PATH)
+    # Objects this run may mutate without saying so: arguments, method
+    # receivers, and globals that called functions read. Plain reads are not
+    # fingerprinted: they cannot mutate, and fingerprints cost time. Neither
+    # are receivers of pure pandas/numpy methods (df.groupby(...).sum()):
+    # analysis decides that with the namespace as it is now, before the run.
+    watched = analysis.maybe_mutated | analysis.method_receivers
+    watched |= {root(path) for path in uses - analysis.uses if path != ANY_PATH}
+    defines = frozenset(set(analysis.defines) | extra_defines)
+    return _Effects(frozenset(uses), defines, frozenset(watched))
 
 
 @dataclass
@@ -69,6 +105,11 @@ class Agent:
     _pending: _PendingRun | None = None
     _transforms: dict[str, str] = field(default_factory=dict)
     _analyses: KnownAnalyses = field(default_factory=KnownAnalyses)
+    #: id(analysis) → (analysis, what its closed effects rest on, the effects)
+    _effects: dict[int, tuple[CellAnalysis, tuple[int, int], _Effects]] = field(
+        default_factory=dict
+    )
+    _summaries_version: int = 0
     #: the records put since the graph began (or its recent part), oldest first
     _journal: list[CellRecord] = field(default_factory=list)
 
@@ -122,44 +163,32 @@ class Agent:
             return None
         raw = info.raw_cell or ""
         namespace = self.shell.user_ns
-        analysis = self._analyses.analysis(self._transformed(raw), namespace)
-        uses, defines = self._closed_effects(analysis)
-        # Objects this run may mutate without saying so: arguments, method
-        # receivers, and globals that called functions read. Plain reads are not
-        # fingerprinted: they cannot mutate, and fingerprints cost time. Neither
-        # are receivers of pure pandas/numpy methods (df.groupby(...).sum()):
-        # analysis decides that with the namespace as it is now, before the run.
-        watched = analysis.maybe_mutated | analysis.method_receivers
-        watched |= {root(path) for path in uses - analysis.uses if path != ANY_PATH}
+        identities = snapshot(namespace)
+        analysis = self._analyses.analysis(self._transformed(raw), namespace, identities)
+        effects = self._closed_effects(analysis)
         return _PendingRun(
             cell_id=str(cell_id),
             code=raw,
             analysis=analysis,
-            uses=uses,
-            defines=defines,
-            fingerprints={n: fingerprint(namespace[n]) for n in watched if n in namespace},
-            identities=snapshot(namespace),
+            uses=effects.uses,
+            defines=effects.defines,
+            fingerprints={n: fingerprint(namespace[n]) for n in effects.watched if n in namespace},
+            identities=identities,
         )
 
-    def _closed_effects(self, analysis: CellAnalysis) -> tuple[set[str], set[str]]:
-        """Add what called functions and methods of notebook classes read and write."""
-        # read only below: copied only when the cell defines functions itself
-        summaries = (
-            {**self.summaries, **analysis.functions} if analysis.functions else self.summaries
-        )
-        calls = set(analysis.calls)
-        namespace = self.shell.user_ns
-        for receiver in analysis.method_receivers:
-            class_name = type(namespace.get(receiver)).__name__
-            if class_name in summaries:
-                calls.add(class_name)
-        probe = CellAnalysis(calls=calls)
-        extra_uses, extra_defines = close_over_calls(probe, summaries)
-        uses = set(analysis.uses) | extra_uses | {call for call in calls if call in summaries}
-        defines = set(analysis.defines) | extra_defines
-        if analysis.conservative or calls_conservative(probe, summaries):
-            uses.add(ANY_PATH)
-        return uses, defines
+    def _closed_effects(self, analysis: CellAnalysis) -> _Effects:
+        """:func:`_close_effects`, kept while the analysis (a kept one, see
+        :class:`KnownAnalyses`: the receivers' classes are among its facts) and
+        the summaries are the same: re-runs of a cell."""
+        key = (id(self.summaries), self._summaries_version)
+        kept = self._effects.get(id(analysis))
+        if kept is not None and kept[0] is analysis and kept[1] == key:
+            return kept[2]
+        effects = _close_effects(analysis, self.summaries, self.shell.user_ns)
+        if len(self._effects) >= 256:
+            self._effects.clear()
+        self._effects[id(analysis)] = (analysis, key, effects)
+        return effects
 
     def _finish(self, pending: _PendingRun, result: Any) -> None:
         namespace = self.shell.user_ns
@@ -168,7 +197,9 @@ class Agent:
             if name in namespace and fingerprint(namespace[name]) != before:
                 defines.add(name)
         defines |= self._rebound_names(pending.identities)
-        self.summaries.update(pending.analysis.functions)
+        if pending.analysis.functions:
+            self.summaries.update(pending.analysis.functions)
+            self._summaries_version += 1
         self.clock += 1
         info = getattr(result, "info", None)
         record = CellRecord(

@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .analysis import CellAnalysis, NamespaceFacts, analyze_with_facts
-from .namespace import function_globals
+from .identities import Snapshot, changed_between, snapshot
+from .namespace import function_globals, is_plain_function
 
 _ABSENT = object()
 
@@ -27,31 +28,72 @@ def _binding(namespace: Mapping[str, object], name: str) -> tuple[int, type] | N
     return None if value is _ABSENT else (id(value), type(value))
 
 
+class FunctionGlobals:
+    """:func:`function_globals`, kept current from identity snapshots.
+
+    Which globals hold notebook functions changes only where a global is
+    rebound, and the agent snapshots the globals' identities on every run
+    anyway: only the names two snapshots disagree on are looked at again, and
+    ``version`` moves when the answer does. Scanning every global for
+    functions on every run cost ~40 µs of a cold pre-run hook.
+    """
+
+    def __init__(self) -> None:
+        self._seen: Snapshot | None = None
+        #: the answer (read-only to callers)
+        self.functions: dict[str, int] = {}
+        self.version = 0
+
+    def version_at(self, namespace: Mapping[str, object], now: Snapshot) -> int:
+        """The version of the answer for ``namespace``, whose snapshot is ``now``."""
+        seen, self._seen = self._seen, now
+        if seen is None:
+            functions = function_globals(namespace)
+        elif seen.ids == now.ids and seen.names == now.names:
+            return self.version
+        else:
+            functions = dict(self.functions)
+            for name in changed_between(seen, now):
+                value = namespace.get(name)
+                if is_plain_function(value):
+                    functions[name] = id(value)
+                else:
+                    functions.pop(name, None)
+        if functions != self.functions:
+            self.functions = functions
+            self.version += 1
+        return self.version
+
+
 @dataclass(frozen=True)
 class _Known:
     analysis: CellAnalysis
     bindings: dict[str, tuple[int, type] | None]
-    functions: dict[str, int] | None
+    functions: int | None
     modules: int
 
     @classmethod
     def of(
-        cls, analysis: CellAnalysis, facts: NamespaceFacts, namespace: Mapping[str, object]
+        cls,
+        analysis: CellAnalysis,
+        facts: NamespaceFacts,
+        namespace: Mapping[str, object],
+        functions: int,
     ) -> _Known:
         return cls(
             analysis,
             {name: _binding(namespace, name) for name in facts.names},
-            function_globals(namespace) if facts.functions else None,
+            functions if facts.functions else None,
             len(sys.modules),
         )
 
-    def holds(self, namespace: Mapping[str, object]) -> bool:
+    def holds(self, namespace: Mapping[str, object], functions: int) -> bool:
         if len(sys.modules) != self.modules:
             return False
         for name, binding in self.bindings.items():
             if _binding(namespace, name) != binding:
                 return False
-        return self.functions is None or function_globals(namespace) == self.functions
+        return self.functions is None or functions == self.functions
 
 
 class KnownAnalyses:
@@ -63,10 +105,15 @@ class KnownAnalyses:
     def __init__(self, capacity: int = 256) -> None:
         self.capacity = capacity
         self._known: dict[str, _Known] = {}
+        self._functions = FunctionGlobals()
 
-    def analysis(self, code: str, namespace: Mapping[str, object]) -> CellAnalysis:
+    def analysis(
+        self, code: str, namespace: Mapping[str, object], now: Snapshot | None = None
+    ) -> CellAnalysis:
+        """``now``: the namespace's identity snapshot, when the caller just took one."""
+        functions = self._functions.version_at(namespace, now or snapshot(namespace))
         known = self._known.get(code)
-        if known is not None and known.holds(namespace):
+        if known is not None and known.holds(namespace, functions):
             return known.analysis
         analysis, facts = analyze_with_facts(code, namespace)
         if facts is None:
@@ -74,5 +121,5 @@ class KnownAnalyses:
             return analysis
         if len(self._known) >= self.capacity:
             self._known.clear()
-        self._known[code] = _Known.of(analysis, facts, namespace)
+        self._known[code] = _Known.of(analysis, facts, namespace, functions)
         return analysis

@@ -361,8 +361,13 @@ def function_globals(namespace: Mapping[str, object]) -> dict[str, int]:
     return {
         name: id(value)
         for name in shared_user_names(namespace)
-        if _is(value := namespace[name], types.FunctionType)
+        if is_plain_function(value := namespace[name])
     }
+
+
+def is_plain_function(value: object) -> bool:
+    """A ``def`` or ``lambda`` function (what :func:`function_globals` lists)."""
+    return _is(value, types.FunctionType)
 
 
 def _from_notebook(function: object) -> bool:

@@ -6,7 +6,12 @@ same source again and checks the run's record against a fresh analysis.
 
 from __future__ import annotations
 
+import random
+
 from kernel_agent.agent import Agent
+from kernel_agent.identities import snapshot
+from kernel_agent.known_analyses import FunctionGlobals
+from kernel_agent.namespace import function_globals
 
 
 def run(agent: Agent, code: str, cell_id: str) -> frozenset[str]:
@@ -46,3 +51,55 @@ def test_a_new_notebook_function_under_an_old_name_is_followed(agent: Agent) -> 
     run(agent, "def helper(v):\n    return v * b", "defs")
     uses = run(agent, "z = apply(helper)", "call")
     assert "b" in uses and "a" not in uses
+
+
+def test_a_method_call_follows_the_class_its_receiver_has_now(agent: Agent) -> None:
+    run(agent, "class A:\n    def go(self):\n        return a\n", "a")
+    run(agent, "class B:\n    def go(self):\n        return b\n", "b")
+    run(agent, "a = b = 1\nobj = A()", "make")
+    assert "a" in run(agent, "r = obj.go()", "call")
+    run(agent, "obj = B()", "make")
+    uses = run(agent, "r = obj.go()", "call")
+    assert "b" in uses and "a" not in uses
+
+
+def test_a_call_follows_a_function_its_callee_calls_redefined(agent: Agent) -> None:
+    run(agent, "a = b = 1\ndef inner():\n    return a\ndef outer():\n    return inner()", "defs")
+    assert "a" in run(agent, "y = outer()", "call")
+    assert "a" in run(agent, "y = outer()", "call")
+    run(agent, "def inner():\n    return b", "redefine")
+    uses = run(agent, "y = outer()", "call")
+    assert "b" in uses and "a" not in uses
+
+
+def test_a_method_call_follows_its_class_redefined(agent: Agent) -> None:
+    """The receiver stays bound; only the notebook's class summary changed."""
+    run(agent, "class A:\n    def go(self):\n        return a\n", "a")
+    run(agent, "a = b = 1\nobj = A()", "make")
+    assert "a" in run(agent, "r = obj.go()", "call")
+    assert "a" in run(agent, "r = obj.go()", "call")
+    run(agent, "class A:\n    def go(self):\n        return b\n", "a")
+    uses = run(agent, "r = obj.go()", "call")
+    assert "b" in uses and "a" not in uses
+
+
+def test_function_globals_kept_from_snapshots_match_a_full_scan() -> None:
+    """Random binds, rebinds and deletions: the kept answer's version moves
+    exactly when the scan's answer changes."""
+    rng = random.Random(7)
+    values = [lambda: 1, lambda: 2, 3, "s", None, print]
+    namespace: dict[str, object] = {}
+    kept = FunctionGlobals()
+    previous = None
+    for step in range(400):
+        name = rng.choice(["f", "g", "h", "x", "_i", f"_i{step}"])
+        if rng.random() < 0.2:
+            namespace.pop(name, None)
+        else:
+            namespace[name] = rng.choice(values)
+        version = kept.version_at(namespace, snapshot(namespace))
+        answer = function_globals(namespace)
+        assert kept.functions == answer, step
+        if previous is not None:
+            assert (version != previous[0]) == (answer != previous[1]), step
+        previous = (version, answer)
