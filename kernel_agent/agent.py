@@ -196,7 +196,10 @@ class Agent:
         for name, before in pending.fingerprints.items():
             if name in namespace and fingerprint(namespace[name]) != before:
                 defines.add(name)
-        defines |= self._rebound_names(pending.identities)
+        after = snapshot(namespace)
+        rebound = changed_between(pending.identities, after)
+        self._analyses.saw(namespace, after, pending.identities, rebound)
+        defines |= rebound
         if pending.analysis.functions:
             self.summaries.update(pending.analysis.functions)
             self._summaries_version += 1
@@ -240,10 +243,6 @@ class Agent:
                 found.append(record)
         found.reverse()
         return found
-
-    def _rebound_names(self, before: Snapshot) -> set[str]:
-        """Globals added, removed or rebound by the run, whatever the analysis saw."""
-        return changed_between(before, snapshot(self.shell.user_ns))
 
     def _transformed(self, raw: str) -> str:
         """IPython's transformation of a cell (magics, ``!``), cached: re-runs are common."""

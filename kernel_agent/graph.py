@@ -278,6 +278,11 @@ class Graph:
 
     def put(self, record: CellRecord) -> None:
         """Replace a cell's record (a new run supersedes the old one)."""
+        old = self.records.get(record.cell_id)
+        if old is not None and old.defines == record.defines:  # a re-run: the index holds
+            self.records[record.cell_id] = record
+            self._changed()
+            return
         self.remove(record.cell_id)
         self.records[record.cell_id] = record
         self._index.add(record.cell_id, record.defines)

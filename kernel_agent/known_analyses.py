@@ -44,8 +44,17 @@ class FunctionGlobals:
         self.functions: dict[str, int] = {}
         self.version = 0
 
-    def version_at(self, namespace: Mapping[str, object], now: Snapshot) -> int:
-        """The version of the answer for ``namespace``, whose snapshot is ``now``."""
+    def version_at(
+        self,
+        namespace: Mapping[str, object],
+        now: Snapshot,
+        since: tuple[Snapshot, set[str]] | None = None,
+    ) -> int:
+        """The version of the answer for ``namespace``, whose snapshot is ``now``.
+
+        ``since``: an earlier snapshot and the names that changed from it to
+        ``now``, when the caller has compared them already.
+        """
         seen, self._seen = self._seen, now
         if seen is None:
             functions = function_globals(namespace)
@@ -53,7 +62,8 @@ class FunctionGlobals:
             return self.version
         else:
             functions = dict(self.functions)
-            for name in changed_between(seen, now):
+            changed = since[1] if since and since[0] is seen else changed_between(seen, now)
+            for name in changed:
                 value = namespace.get(name)
                 if is_plain_function(value):
                     functions[name] = id(value)
@@ -110,7 +120,9 @@ class KnownAnalyses:
     def analysis(
         self, code: str, namespace: Mapping[str, object], now: Snapshot | None = None
     ) -> CellAnalysis:
-        """``now``: the namespace's identity snapshot, when the caller just took one."""
+        """``now``: the namespace's identity snapshot, when the caller just took one
+        (pass the one after each run to :meth:`saw` too: the next run then finds
+        the globals as they were, in one comparison)."""
         functions = self._functions.version_at(namespace, now or snapshot(namespace))
         known = self._known.get(code)
         if known is not None and known.holds(namespace, functions):
@@ -123,3 +135,9 @@ class KnownAnalyses:
             self._known.clear()
         self._known[code] = _Known.of(analysis, facts, namespace, functions)
         return analysis
+
+    def saw(
+        self, namespace: Mapping[str, object], now: Snapshot, since: Snapshot, changed: set[str]
+    ) -> None:
+        """The namespace's snapshot ``now``, and the names that changed ``since`` an earlier one."""
+        self._functions.version_at(namespace, now, (since, changed))

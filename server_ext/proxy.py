@@ -38,17 +38,17 @@ class CascadeConnectionMixin:
     def _cascade_runner(self) -> KernelRunner | None:
         """This kernel's runner, while the kernel lives; looked up on every frame,
         so the answer is kept while the service still holds the same runner."""
-        bound: tuple[CascadeService, Any, KernelRunner] | None
+        bound: tuple[CascadeService, Any, KernelRunner, str] | None
         bound = getattr(self, "_cascade_bound", None)
         if bound is not None:
-            service, kernels, runner = bound
-            if service.runners.get(self.kernel_id) is runner and self.kernel_id in kernels:
+            service, kernels, runner, kernel_id = bound  # kernel_id: a traitlet, slow to read
+            if service.runners.get(kernel_id) is runner and kernel_id in kernels:
                 return runner
-        service = self._cascade_service
-        if service is None or self.kernel_id not in service.kernel_manager:
+        service, kernel_id = self._cascade_service, self.kernel_id
+        if service is None or kernel_id not in service.kernel_manager:
             return None
-        runner = service.runner_for(self.kernel_id)
-        self._cascade_bound = (service, service.kernel_manager, runner)
+        runner = service.runner_for(kernel_id)
+        self._cascade_bound = (service, service.kernel_manager, runner, kernel_id)
         return runner
 
     @property
@@ -69,6 +69,7 @@ class CascadeConnectionMixin:
         self._cascade_subprotocol = self.websocket_handler.selected_subprotocol
         self._cascade_queue, self._cascade_draining = deque(), False
         self._cascade_sent: set[str] = set()
+        self._cascade_unnoted: deque[tuple[KernelRunner, codec.Incoming]] = deque()
         connected = super().connect()  # type: ignore[misc]
         if inspect.isawaitable(connected):  # a Future (ZMQ) or a coroutine (gateway)
             await connected
@@ -79,6 +80,7 @@ class CascadeConnectionMixin:
             runner.ensure_agent()
 
     def handle_incoming_message(self, incoming_msg: Any) -> None:
+        self._cascade_note_unnoted()
         incoming = codec.Incoming(incoming_msg, self._cascade_protocol)
         if not incoming.well_formed:
             self.log.warning(
@@ -91,7 +93,7 @@ class CascadeConnectionMixin:
         runner = self._cascade_runner() if queue is not None else None
         if runner is not None and not queue and self._cascade_forward_at_once(runner, incoming):
             super().handle_incoming_message(incoming_msg)  # type: ignore[misc]
-            self._cascade_note_forwarded(runner, incoming)
+            self._cascade_note_after_send(runner, incoming)
             return
         request = None
         if runner is not None:
@@ -139,8 +141,27 @@ class CascadeConnectionMixin:
             self.log.exception("cascade: checking a request failed; it waits its turn")
             return False
 
+    def _cascade_note_after_send(self, runner: KernelRunner, incoming: codec.Incoming) -> None:
+        """Note a request forwarded untouched once it is on its way to the kernel.
+
+        jupyter_server's ZMQ stream sends from a callback it queued for the next
+        loop turn; reading the request now would hold it back by our
+        bookkeeping. The note is queued behind that send, so it still comes
+        before the reply can be read, and whatever this connection handles
+        first (a frame, a reply, the close) takes the notes due before it.
+        """
+        unnoted = self._cascade_unnoted
+        unnoted.append((runner, incoming))
+        if len(unnoted) == 1:
+            asyncio.get_running_loop().call_soon(self._cascade_note_unnoted)
+
+    def _cascade_note_unnoted(self) -> None:
+        unnoted = getattr(self, "_cascade_unnoted", None)
+        while unnoted:
+            self._cascade_note_forwarded(*unnoted.popleft())
+
     def _cascade_note_forwarded(self, runner: KernelRunner, incoming: codec.Incoming) -> None:
-        """Read what was just forwarded untouched: no reply can come before this step ends."""
+        """Read what was forwarded untouched (see :meth:`_cascade_note_after_send`)."""
         request = incoming.execute_request()
         if request is None or request.silent:
             return
@@ -171,6 +192,7 @@ class CascadeConnectionMixin:
 
     def disconnect(self) -> Any:
         """Requests still running lose their reply with this socket: watch them on iopub."""
+        self._cascade_note_unnoted()
         runner = self._cascade_runner()
         sent: set[str] = getattr(self, "_cascade_sent", set())
         if runner is not None and sent:
@@ -186,6 +208,7 @@ class CascadeConnectionMixin:
         can overtake them. jupyter_server does not modify the frames it sends.
         """
         super().handle_outgoing_message(stream, *message)  # type: ignore[misc]
+        self._cascade_note_unnoted()
         if message:
             channel = stream if isinstance(stream, str) else getattr(stream, "channel", None)
             reply = codec.read_shell_reply(self.session, message[0]) if channel == "shell" else None

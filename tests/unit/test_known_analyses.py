@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 
 from kernel_agent.agent import Agent
-from kernel_agent.identities import snapshot
+from kernel_agent.identities import changed_between, snapshot
 from kernel_agent.known_analyses import FunctionGlobals
 from kernel_agent.namespace import function_globals
 
@@ -90,14 +90,19 @@ def test_function_globals_kept_from_snapshots_match_a_full_scan() -> None:
     values = [lambda: 1, lambda: 2, 3, "s", None, print]
     namespace: dict[str, object] = {}
     kept = FunctionGlobals()
-    previous = None
+    previous = seen = None
     for step in range(400):
         name = rng.choice(["f", "g", "h", "x", "_i", f"_i{step}"])
         if rng.random() < 0.2:
             namespace.pop(name, None)
         else:
             namespace[name] = rng.choice(values)
-        version = kept.version_at(namespace, snapshot(namespace))
+        now = snapshot(namespace)
+        if step % 2 and seen is not None:  # the caller knows what changed
+            version = kept.version_at(namespace, now, (seen, changed_between(seen, now)))
+        else:
+            version = kept.version_at(namespace, now)
+        seen = now
         answer = function_globals(namespace)
         assert kept.functions == answer, step
         if previous is not None:
