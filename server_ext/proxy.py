@@ -23,6 +23,8 @@ class CascadeConnectionMixin:
 
     _cascade_queue: deque[tuple[codec.Incoming, codec.ExecuteRequest | None]]
     _cascade_draining: bool
+    #: the runner whose after-run pass waits for the kernel's idle (iopub is read then)
+    _cascade_idle_runner: KernelRunner | None = None
 
     # Provided by the connection class we are mixed into.
     websocket_handler: Any
@@ -211,6 +213,9 @@ class CascadeConnectionMixin:
         self._cascade_note_unnoted()
         if message:
             channel = stream if isinstance(stream, str) else getattr(stream, "channel", None)
+            if channel == "iopub":
+                self._cascade_watch_idle(message[0])
+                return
             reply = codec.read_shell_reply(self.session, message[0]) if channel == "shell" else None
         else:
             reply = codec.read_json_reply(stream)
@@ -218,6 +223,18 @@ class CascadeConnectionMixin:
         if reply is not None and runner is not None:
             getattr(self, "_cascade_sent", set()).discard(reply.parent_msg_id)
             runner.on_reply(reply.parent_msg_id, reply.status, reply.report)
+            if runner.awaits_idle is not None:
+                self._cascade_idle_runner = runner
+
+    def _cascade_watch_idle(self, frames: Any) -> None:
+        """Tell the runner waiting for the kernel's idle after a reply (iopub is read only then)."""
+        runner = self._cascade_idle_runner
+        if runner is None:
+            return
+        if runner.awaits_idle is None:
+            self._cascade_idle_runner = None
+        elif (msg_id := codec.read_idle(self.session, frames)) is not None:
+            runner.on_idle(msg_id)
 
 
 def _admitted(incoming: codec.Incoming, admission: Admission) -> codec.Frame:
