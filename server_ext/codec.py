@@ -270,18 +270,12 @@ def _reply(parent: Any, content: Any, metadata: Any) -> Reply:
     )
 
 
-def _parts_of(session: Any, zmq_parts: list[Any], msg_type: str) -> list[Any] | None:
-    """A kernel message's parts after the identities (header first), if it is a ``msg_type``."""
-    _, parts = session.feed_identities(zmq_parts)
-    header = session.unpack(_bytes(parts[1]))
-    return parts if header.get("msg_type") == msg_type else None
-
-
 def read_shell_reply(session: Any, zmq_parts: list[Any]) -> Reply | None:
     """Header, parent, status and report of a kernel→browser shell message (ZMQ frames)."""
     try:
-        parts = _parts_of(session, zmq_parts, "execute_reply")
-        if parts is None:
+        _, parts = session.feed_identities(zmq_parts)
+        header = session.unpack(_bytes(parts[1]))
+        if header.get("msg_type") != "execute_reply":
             return None
         parent = session.unpack(_bytes(parts[2]))
         metadata = session.unpack(_bytes(parts[3]))
@@ -292,10 +286,17 @@ def read_shell_reply(session: Any, zmq_parts: list[Any]) -> Reply | None:
 
 
 def read_idle(session: Any, zmq_parts: list[Any]) -> str | None:
-    """The request an iopub ``status: idle`` message ends (ZMQ frames), else None."""
+    """The request an iopub ``status: idle`` message ends (ZMQ frames), else None.
+
+    Asked of every iopub message: anything whose header does not even
+    contain ``"status"`` (outputs, mostly) is passed over unparsed.
+    """
     try:
-        parts = _parts_of(session, zmq_parts, "status")
-        if parts is None or session.unpack(_bytes(parts[4])).get("execution_state") != "idle":
+        _, parts = session.feed_identities(zmq_parts)
+        header = _bytes(parts[1])
+        if b'"status"' not in header or session.unpack(header).get("msg_type") != "status":
+            return None
+        if session.unpack(_bytes(parts[4])).get("execution_state") != "idle":
             return None
         msg_id = session.unpack(_bytes(parts[2])).get("msg_id")
     except Exception:

@@ -23,8 +23,10 @@ class CascadeConnectionMixin:
 
     _cascade_queue: deque[tuple[codec.Incoming, codec.ExecuteRequest | None]]
     _cascade_draining: bool
-    #: the runner whose after-run pass waits for the kernel's idle (iopub is read then)
+    #: the runner whose after-run pass waits for the kernel's idle
     _cascade_idle_runner: KernelRunner | None = None
+    #: the request of the last idle status this connection passed on
+    _cascade_last_idle: str | None = None
 
     # Provided by the connection class we are mixed into.
     websocket_handler: Any
@@ -225,15 +227,19 @@ class CascadeConnectionMixin:
             runner.on_reply(reply.parent_msg_id, reply.status, reply.report)
             if runner.awaits_idle is not None:
                 self._cascade_idle_runner = runner
+                # iopub and shell are separate sockets: the idle may have come first
+                if runner.awaits_idle == self._cascade_last_idle:
+                    runner.on_idle(runner.awaits_idle)
 
     def _cascade_watch_idle(self, frames: Any) -> None:
-        """Tell the runner waiting for the kernel's idle after a reply (iopub is read only then)."""
-        runner = self._cascade_idle_runner
-        if runner is None:
+        """Note the kernel's idle statuses, and tell the runner waiting for one."""
+        msg_id = codec.read_idle(self.session, frames)
+        if msg_id is None:
             return
-        if runner.awaits_idle is None:
-            self._cascade_idle_runner = None
-        elif (msg_id := codec.read_idle(self.session, frames)) is not None:
+        self._cascade_last_idle = msg_id
+        runner = self._cascade_idle_runner
+        if runner is not None:
+            self._cascade_idle_runner = None if runner.awaits_idle is None else runner
             runner.on_idle(msg_id)
 
 
