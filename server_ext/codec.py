@@ -285,25 +285,6 @@ def read_shell_reply(session: Any, zmq_parts: list[Any]) -> Reply | None:
     return _reply(parent, content, metadata)
 
 
-def read_idle(session: Any, zmq_parts: list[Any]) -> str | None:
-    """The request an iopub ``status: idle`` message ends (ZMQ frames), else None.
-
-    Asked of every iopub message: anything whose header does not even
-    contain ``"status"`` (outputs, mostly) is passed over unparsed.
-    """
-    try:
-        _, parts = session.feed_identities(zmq_parts)
-        header = _bytes(parts[1])
-        if b'"status"' not in header or session.unpack(header).get("msg_type") != "status":
-            return None
-        if session.unpack(_bytes(parts[4])).get("execution_state") != "idle":
-            return None
-        msg_id = session.unpack(_bytes(parts[2])).get("msg_id")
-    except Exception:
-        return None
-    return msg_id if isinstance(msg_id, str) else None
-
-
 def read_json_reply(frame: Any) -> Reply | None:
     """The same, for a gateway's JSON text message (it carries its channel)."""
     if not isinstance(frame, str) or '"execute_reply"' not in frame:

@@ -23,10 +23,6 @@ class CascadeConnectionMixin:
 
     _cascade_queue: deque[tuple[codec.Incoming, codec.ExecuteRequest | None]]
     _cascade_draining: bool
-    #: the runner whose after-run pass waits for the kernel's idle
-    _cascade_idle_runner: KernelRunner | None = None
-    #: the request of the last idle status this connection passed on
-    _cascade_last_idle: str | None = None
 
     # Provided by the connection class we are mixed into.
     websocket_handler: Any
@@ -215,9 +211,6 @@ class CascadeConnectionMixin:
         self._cascade_note_unnoted()
         if message:
             channel = stream if isinstance(stream, str) else getattr(stream, "channel", None)
-            if channel == "iopub":
-                self._cascade_watch_idle(message[0])
-                return
             reply = codec.read_shell_reply(self.session, message[0]) if channel == "shell" else None
         else:
             reply = codec.read_json_reply(stream)
@@ -225,22 +218,6 @@ class CascadeConnectionMixin:
         if reply is not None and runner is not None:
             getattr(self, "_cascade_sent", set()).discard(reply.parent_msg_id)
             runner.on_reply(reply.parent_msg_id, reply.status, reply.report)
-            if runner.awaits_idle is not None:
-                self._cascade_idle_runner = runner
-                # iopub and shell are separate sockets: the idle may have come first
-                if runner.awaits_idle == self._cascade_last_idle:
-                    runner.on_idle(runner.awaits_idle)
-
-    def _cascade_watch_idle(self, frames: Any) -> None:
-        """Note the kernel's idle statuses, and tell the runner waiting for one."""
-        msg_id = codec.read_idle(self.session, frames)
-        if msg_id is None:
-            return
-        self._cascade_last_idle = msg_id
-        runner = self._cascade_idle_runner
-        if runner is not None:
-            self._cascade_idle_runner = None if runner.awaits_idle is None else runner
-            runner.on_idle(msg_id)
 
 
 def _admitted(incoming: codec.Incoming, admission: Admission) -> codec.Frame:

@@ -43,10 +43,6 @@ from .persistence import persisted_effects
 from .predict import notebook_summaries, predict_effects
 from .state import BrowserRequest, KernelState
 
-#: seconds the after-run pass waits for the kernel's idle after a browser's reply
-#: (a websocket that closed, or a gateway's JSON frames, never show it to us)
-IDLE_WAIT = 0.05
-
 
 class Notebooks(Protocol):
     """How a runner finds its kernel's notebook (the service implements it)."""
@@ -110,10 +106,6 @@ class KernelRunner:
         self._agent: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._after_run_scheduled = False
-        #: the browser request whose idle starts the pending after-run pass, and
-        #: the timer that starts it anyway (see :meth:`on_reply`)
-        self.awaits_idle: str | None = None
-        self._idle_timer: asyncio.TimerHandle | None = None
         #: tasks writing the outputs of cascaded cells whose replies came
         self._writing: list[asyncio.Future[None]] = []
         self._settled: _Settled | None = None
@@ -292,22 +284,10 @@ class KernelRunner:
             return agent_link.ReportQuery()
         return self._report_query()
 
-    def on_reply(
-        self,
-        msg_id: str,
-        status: str,
-        report: CarriedReport | None = None,
-        at_idle: bool = False,
-    ) -> None:
+    def on_reply(self, msg_id: str, status: str, report: CarriedReport | None = None) -> None:
         """A browser request finished; cascade once no browser request is in flight.
 
         ``report``: the agent report the admission asked for, when the reply has it.
-        The after-run pass starts when the kernel says idle for the request
-        (:meth:`on_idle`; ``at_idle``: it has), at most :data:`IDLE_WAIT` after
-        the reply: between the two the kernel is still finishing the request,
-        and the browser is taking in the reply. A pass started at the reply
-        took the CPU from both on a 2-core machine, and a browser's round trip
-        was ~0.3 ms longer (bench/README).
         """
         request = self.state.inflight.pop(msg_id, None)
         if request is None or self.state.enabled is not True:
@@ -321,26 +301,7 @@ class KernelRunner:
         if not self._after_run_scheduled:  # one pending after-run pass serves every reply
             self._after_run_scheduled = True
             self.state.pending_cascades += 1
-            if at_idle:
-                self._spawn(self._after_browser_run())
-            else:
-                self.awaits_idle = msg_id
-                loop = asyncio.get_running_loop()
-                self._idle_timer = loop.call_later(IDLE_WAIT, self._start_after_run)
-
-    def on_idle(self, msg_id: str) -> None:
-        """The kernel said idle for a browser request (see :meth:`on_reply`)."""
-        if msg_id == self.awaits_idle:
-            self._start_after_run()
-
-    def _start_after_run(self) -> None:
-        if self.awaits_idle is None:
-            return
-        self.awaits_idle = None
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
-        self._spawn(self._after_browser_run())
+            self._spawn(self._after_browser_run())
 
     def _apply_reply_report(self, report: CarriedReport | None) -> bool:
         if report is None:
@@ -355,10 +316,7 @@ class KernelRunner:
         """Finish, from iopub, browser requests whose websocket closed mid-run."""
         for msg_id in msg_ids:
             if msg_id in self.state.inflight:
-                self.channel.watch(msg_id, functools.partial(self._on_watched_reply, msg_id))
-
-    def _on_watched_reply(self, msg_id: str, status: str) -> None:
-        self.on_reply(msg_id, status, at_idle=True)
+                self.channel.watch(msg_id, functools.partial(self.on_reply, msg_id))
 
     def on_widget_update(self, comm_id: str) -> None:
         """A browser moved a widget: cascade from it once the updates settle."""
@@ -604,8 +562,6 @@ class KernelRunner:
                 self._log.warning("cascade: writing outputs failed: %s", result)
 
     async def close(self) -> None:
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
         for event, callback in (("restart", self.on_restart), ("dead", self.on_death)):
             with contextlib.suppress(Exception):
                 self._kernel_manager.remove_restart_callback(callback, event)

@@ -119,20 +119,6 @@ def test_replies_carry_the_report_that_rode_on_the_request() -> None:
     assert parsed_reply({"status": "ok"}, {"status": "ok"}).report is None
 
 
-def test_idle_status_names_the_request_it_ends() -> None:
-    parent = execute_msg()
-
-    def frames(msg_type: str, content: dict[str, Any]) -> list[bytes]:
-        message = SESSION.msg(msg_type, content, parent=parent)
-        return [b"kernel-identity", *SESSION.serialize(message)]
-
-    msg_id = parent["header"]["msg_id"]
-    assert codec.read_idle(SESSION, frames("status", {"execution_state": "idle"})) == msg_id
-    assert codec.read_idle(SESSION, frames("status", {"execution_state": "busy"})) is None
-    assert codec.read_idle(SESSION, frames("stream", {"name": "stdout", "text": "idle"})) is None
-    assert codec.read_idle(SESSION, [b"garbage"]) is None
-
-
 @given(st.binary(max_size=300))
 def test_random_bytes_never_raise(frame: bytes) -> None:
     for protocol in (codec.V1_PROTOCOL, None):
