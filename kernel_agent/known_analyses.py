@@ -79,7 +79,8 @@ class FunctionGlobals:
 class _Known:
     analysis: CellAnalysis
     bindings: dict[str, tuple[int, type] | None]
-    functions: int | None
+    #: the :class:`FunctionGlobals` version it rested on, if it listed functions
+    functions_version: int | None
     modules: int
 
     @classmethod
@@ -103,7 +104,7 @@ class _Known:
         for name, binding in self.bindings.items():
             if _binding(namespace, name) != binding:
                 return False
-        return self.functions is None or functions == self.functions
+        return self.functions_version is None or functions == self.functions_version
 
 
 class KnownAnalyses:
