@@ -32,7 +32,7 @@ from __future__ import annotations
 import builtins
 import sys
 import types
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
@@ -107,6 +107,27 @@ class NamespaceFacts:
 
     names: frozenset[str]
     functions: bool
+    #: answers read from inside objects that are cheap to read again (see :class:`Recheck`)
+    rechecks: tuple[Recheck, ...] = ()
+
+    def rechecks_hold(self, namespace: Mapping[str, object]) -> bool:
+        return all(recheck.holds(namespace) for recheck in self.rechecks)
+
+
+@dataclass(frozen=True)
+class Recheck:
+    """One answer an analysis read from inside an object (a frame's dtypes, a
+    value passed to pandas), and how to read it again: the analysis would
+    take the same path while ``read(namespace, *arguments)`` gives the same
+    ``answer``. Reading it again costs a few µs; walking the cell again, a
+    few hundred in a cold kernel."""
+
+    read: Callable[..., object]
+    arguments: tuple[object, ...]
+    answer: object
+
+    def holds(self, namespace: Mapping[str, object]) -> bool:
+        return self.read(namespace, *self.arguments) == self.answer
 
 
 @dataclass
@@ -205,6 +226,8 @@ class Recorder:
         #: Attributes, items, data types or other names of objects were read too (or
         #: code run by the cell was analysed): they change without a global rebound.
         self.read_deeper = False
+        #: Such reads that are cheap to repeat: the answer holds while they agree.
+        self.rechecks: list[Recheck] = []
 
     def facts(self) -> NamespaceFacts | None:
         """What the answer rests on, when top-level globals are all of it (see
@@ -213,7 +236,7 @@ class Recorder:
         if self.read_deeper or (callables is not None and callables.read_items):
             return None
         scanned = callables is not None and callables.scanned
-        return NamespaceFacts(frozenset(self.consulted), scanned)
+        return NamespaceFacts(frozenset(self.consulted), scanned, tuple(self.rechecks))
 
     def finish(self) -> CellAnalysis:
         """Keep the builtin names the cell itself rebinds (``print(sum); sum = 0``)."""
@@ -300,21 +323,13 @@ class Recorder:
         """The class attribute an instance attribute read reaches, if it lives on the class."""
         if self.namespace is None or root(path) in self.rebound or "." not in path:
             return None
-        self.read_deeper = True
-        try:
-            return class_attribute(split(path), self.namespace)
-        except Exception:
-            return None
+        return self._read_again_later(_class_path, split(path))  # type: ignore[return-value]
 
     def refine(self, parts: list[str]) -> list[str]:
         """Cut a path at computed attributes, per the namespace (see :mod:`.namespace`)."""
         if self.namespace is None or len(parts) == 1 or parts[0] in self.rebound:
             return parts
-        self.read_deeper = True
-        try:
-            return refine(parts, self.namespace)
-        except Exception:
-            return parts
+        return list(self._read_again_later(_refined, tuple(parts)))  # type: ignore[call-overload]
 
     def _summary_record(self, summary: FunctionSummary, kind: str, path: str, name: str) -> None:
         if kind in ("use", "mut", "state"):
@@ -359,26 +374,21 @@ class Recorder:
         Python objects. None when unknown, or not a global at this point of the cell."""
         if self.namespace is None or not self._global_here(name):
             return None
-        self.read_deeper = True  # dtypes change in place
-        try:
-            return data_object(name, steps, self.namespace)
-        except Exception:  # odd objects: not known to be data
-            return None
+        return self._read_again_later(_data_object_or_none, name, tuple(steps))  # type: ignore[return-value]
 
     def harmless(self, name: str, steps: Sequence[Step]) -> bool:
         """Whether the value of a global, passed to a pandas or numpy method, cannot run
         notebook code: data, or builtins and numpy/pandas functions that only read."""
         if self.namespace is None or not self._global_here(name):
             return False
-        self.read_deeper = True
-        try:
-            if data_object(name, steps, self.namespace) is not None:
-                return True
-            if None in steps:
-                return False
-            return _harmless_value(resolve([name, *steps], self.namespace), 0)  # type: ignore[list-item]
-        except Exception:
-            return False
+        return bool(self._read_again_later(_harmless_global, name, tuple(steps)))
+
+    def _read_again_later(self, read: Callable[..., object], *arguments: object) -> object:
+        """``read(namespace, *arguments)``, kept among the rechecks (dtypes change in place)."""
+        assert self.namespace is not None
+        answer = read(self.namespace, *arguments)
+        self.rechecks.append(Recheck(read, arguments, answer))
+        return answer
 
     def _global_here(self, name: str) -> bool:
         """A module-level name the cell has not rebound so far: the namespace knows it."""
@@ -469,6 +479,40 @@ def data_kind(value: object) -> str | None:
     if isinstance(index, type) and issubclass(kind, index):
         return "index" if kind.__module__.startswith("pandas.") else None
     return None
+
+
+def _class_path(namespace: Mapping[str, object], parts: tuple[str, ...]) -> str | None:
+    try:
+        return class_attribute(parts, namespace)
+    except Exception:
+        return None
+
+
+def _refined(namespace: Mapping[str, object], parts: tuple[str, ...]) -> tuple[str, ...]:
+    try:
+        return tuple(refine(list(parts), namespace))
+    except Exception:
+        return parts
+
+
+def _data_object_or_none(
+    namespace: Mapping[str, object], name: str, steps: Sequence[Step]
+) -> tuple[str, bool] | None:
+    try:
+        return data_object(name, steps, namespace)
+    except Exception:  # odd objects: not known to be data
+        return None
+
+
+def _harmless_global(namespace: Mapping[str, object], name: str, steps: Sequence[Step]) -> bool:
+    try:
+        if data_object(name, steps, namespace) is not None:
+            return True
+        if None in steps:
+            return False
+        return _harmless_value(resolve([name, *steps], namespace), 0)  # type: ignore[list-item]
+    except Exception:
+        return False
 
 
 def data_object(

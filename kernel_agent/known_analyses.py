@@ -6,8 +6,11 @@ agent keeps each answer with the facts it rested on (:class:`NamespaceFacts`)
 and walks the AST again only when one of them moved: a global it looked up
 is bound to another object, the globals holding notebook functions changed,
 or a module was imported. Answers that read deeper into objects (attributes,
-container items, dtypes) are never kept. In a kernel whose caches went cold
-during the user's run, the walk is the largest part of the pre-run hook.
+container items) are never kept, except where those reads are cheap to repeat
+(a pandas or numpy receiver's kind and dtypes, where a path's plain attributes
+end): they are read again on every re-run (:class:`~.effects.Recheck`). In a
+kernel whose caches went cold during the user's run, the walk is the largest
+part of the pre-run hook.
 """
 
 from __future__ import annotations
@@ -82,6 +85,7 @@ class _Known:
     #: the :class:`FunctionGlobals` version it rested on, if it listed functions
     functions_version: int | None
     modules: int
+    facts: NamespaceFacts
 
     @classmethod
     def of(
@@ -96,6 +100,7 @@ class _Known:
             {name: _binding(namespace, name) for name in facts.names},
             functions if facts.functions else None,
             len(sys.modules),
+            facts,
         )
 
     def holds(self, namespace: Mapping[str, object], functions: int) -> bool:
@@ -104,7 +109,9 @@ class _Known:
         for name, binding in self.bindings.items():
             if _binding(namespace, name) != binding:
                 return False
-        return self.functions_version is None or functions == self.functions_version
+        if self.functions_version is not None and functions != self.functions_version:
+            return False
+        return self.facts.rechecks_hold(namespace)
 
 
 class KnownAnalyses:

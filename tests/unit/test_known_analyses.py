@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from kernel_agent.agent import Agent
+from kernel_agent.analysis import CellAnalysis, analyze
 from kernel_agent.identities import changed_between, snapshot
-from kernel_agent.known_analyses import FunctionGlobals
+from kernel_agent.known_analyses import FunctionGlobals, KnownAnalyses
 from kernel_agent.namespace import function_globals
 
 
@@ -108,3 +111,67 @@ def test_function_globals_kept_from_snapshots_match_a_full_scan() -> None:
         if previous is not None:
             assert (version != previous[0]) == (answer != previous[1]), step
         previous = (version, answer)
+
+
+def _kept_and_fresh(known: KnownAnalyses, code: str, namespace: dict[str, object]) -> CellAnalysis:
+    """The kept answer for ``code``, checked against a fresh walk of it."""
+    kept = known.analysis(code, namespace)
+    fresh = analyze(code, namespace)
+    assert (kept.method_receivers, kept.maybe_mutated) == (
+        fresh.method_receivers,
+        fresh.maybe_mutated,
+    )
+    return kept
+
+
+def test_a_frame_whose_column_now_holds_objects_is_watched_again() -> None:
+    """Dtypes change in place (no global rebound): the kept answer reads them again."""
+    pd = pytest.importorskip("pandas")
+    namespace: dict[str, object] = {"df": pd.DataFrame({"k": [1.0, 2.0]})}
+    known, code = KnownAnalyses(), "y = df.describe()"
+    first = _kept_and_fresh(known, code, namespace)
+    assert "df" not in first.method_receivers
+    assert known.analysis(code, namespace) is first  # nothing moved: kept
+    frame = namespace["df"]
+    frame["k"] = [[1], [2]]  # type: ignore[index]  # an object column: copies share the lists
+    assert namespace["df"] is frame
+    assert "df" in _kept_and_fresh(known, code, namespace).method_receivers
+
+
+def test_a_list_of_callbacks_that_gains_a_notebook_function_is_watched_again() -> None:
+    """``df.agg(fns)``: the list is read item by item; appending to it rebinds nothing
+    (the answer is not kept today, which this checks from the outside)."""
+    np = pytest.importorskip("numpy")
+    pd = pytest.importorskip("pandas")
+
+    def scale(value: object) -> object:
+        return value
+
+    scale.__module__ = "__main__"  # as if defined in the notebook
+    fns: list[object] = [np.sqrt]
+    namespace: dict[str, object] = {"df": pd.DataFrame({"k": [1.0]}), "fns": fns}
+    known, code = KnownAnalyses(), "y = df.agg(fns)"
+    first = _kept_and_fresh(known, code, namespace)
+    assert "df" not in first.method_receivers | first.maybe_mutated
+    fns.append(scale)
+    again = _kept_and_fresh(known, code, namespace)
+    assert "df" in again.method_receivers | again.maybe_mutated
+
+
+def test_a_column_read_through_an_attribute_turned_computed_is_cut_again() -> None:
+    """``cfg.df["k"]``: the path is cut where an attribute stops being plain."""
+    pd = pytest.importorskip("pandas")
+
+    class Config:
+        pass
+
+    cfg = Config()
+    cfg.df = pd.DataFrame({"k": [1.0]})  # type: ignore[attr-defined]
+    namespace: dict[str, object] = {"cfg": cfg}
+    known, code = KnownAnalyses(), 'y = cfg.df["k"].mean()'
+    first = known.analysis(code, namespace)
+    assert known.analysis(code, namespace) is first
+    del cfg.df  # type: ignore[attr-defined]
+    Config.df = property(lambda self: pd.DataFrame({"k": [2.0]}))  # type: ignore[attr-defined]
+    again = known.analysis(code, namespace)
+    assert again.uses == analyze(code, namespace).uses != first.uses
