@@ -292,16 +292,44 @@ class KernelRunner:
         request = self.state.inflight.pop(msg_id, None)
         if request is None or self.state.enabled is not True:
             return
+        version = self.state.graph.version
         if not self._apply_reply_report(report):
             self.state.replica_outdated = True
         if status != "ok":
             self.state.trigger_failed = True
         elif request.cell_id and not request.opt_out:
             self.state.triggers.append(request.cell_id)
-        if not self._after_run_scheduled:  # one pending after-run pass serves every reply
-            self._after_run_scheduled = True
-            self.state.pending_cascades += 1
-            self._spawn(self._after_browser_run())
+        if self._after_run_scheduled:  # one pending after-run pass serves every reply
+            return
+        if self._still_settled(version):
+            self.state.triggers.clear()
+            return
+        self._after_run_scheduled = True
+        self.state.pending_cascades += 1
+        self._spawn(self._after_browser_run())
+
+    def _still_settled(self, version: int) -> bool:
+        """Whether the notebook, settled at graph ``version``, still is after a reply
+        (then noted so): the after-run pass would find nothing to run or pull.
+
+        The common case of re-running a cell nothing else reads. Deciding it here
+        spares the pass's work (~0.3 ms of server CPU) at the moment the client
+        is reading the reply.
+        """
+        settled, state = self._settled, self.state
+        if settled is None or settled.graph_version != version:
+            return False
+        if state.inflight or state.lock.locked() or state.replica_outdated:
+            return False
+        path = self._notebooks.find_path_now(state.kernel_id)
+        if path != settled.path or not self._notebooks.unchanged_now(path, settled.stamp):
+            return False
+        model = self._notebooks.open_model_now(path, self)
+        cells = model.code_cells_now() if model is not None else None
+        if cells is None or any(needs_run(state.graph, cell) for cell in cells):
+            return False
+        self._settled = _Settled(state.graph.version, path, settled.stamp)
+        return True
 
     def _apply_reply_report(self, report: CarriedReport | None) -> bool:
         if report is None:

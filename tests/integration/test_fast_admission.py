@@ -68,3 +68,24 @@ async def test_a_run_the_server_never_saw_still_reaches_the_graph(
     assert states == {ids[0]: "fresh", ids[1]: "fresh", ids[2]: "fresh"}
     edges = {(e["source"], e["target"]) for e in graph["edges"]}
     assert (ids[0], ids[1]) in edges
+
+
+async def test_a_rerun_nothing_reads_leaves_later_edits_cascading(
+    make_notebook: Any, open_session: Any, cascade_api: Any
+) -> None:
+    """Re-running the last cell changes nothing another cell reads: the server
+    notes the notebook still settled at the reply. An edited run above it,
+    forwarded untouched, must still cascade down to it."""
+    sources = ["x = 1", "y = x", "print('c', y)"]
+    ids = make_notebook("leaf.ipynb", sources)
+    client = await open_session("leaf.ipynb")
+    await client.run_cells(sources, ids)
+    await cascade_api.settled("leaf.ipynb")
+    for _ in range(2):
+        runs = await cascade_api.runs_caused_by(client, "leaf.ipynb", sources[2], ids[2])
+        assert [run.stdout for run in runs] == ["c 1\n"]
+
+    # The browser edits the middle cell (unsaved) and runs it.
+    runs = await cascade_api.runs_caused_by(client, "leaf.ipynb", "y = x * 10", ids[1])
+    assert [run.code for run in runs] == ["y = x * 10", sources[2]]
+    assert runs[-1].stdout == "c 10\n"
