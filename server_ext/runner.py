@@ -322,13 +322,13 @@ class KernelRunner:
         if state.inflight or state.lock.locked() or state.replica_outdated:
             return False
         path = self._notebooks.find_path_now(state.kernel_id)
-        if path != settled.path or not self._notebooks.unchanged_now(path, settled.stamp):
-            return False
-        model = self._notebooks.open_model_now(path, self)
+        model = self._notebooks.open_model_now(path, self) if path == settled.path else None
         cells = model.code_cells_now() if model is not None else None
-        if cells is None or any(needs_run(state.graph, cell) for cell in cells):
+        if model is None or cells is None or model.stamp() != settled.stamp:
+            return False  # another notebook, or its cells changed since
+        if any(needs_run(state.graph, cell) for cell in cells):
             return False
-        self._settled = _Settled(state.graph.version, path, settled.stamp)
+        self._settled = _Settled(state.graph.version, settled.path, settled.stamp)
         return True
 
     def _apply_reply_report(self, report: CarriedReport | None) -> bool:
