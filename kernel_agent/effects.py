@@ -311,9 +311,9 @@ class Recorder:
         if self._callables is None or root(path) in self.rebound or self.namespace is None:
             return set()
         parts = split(path)
-        if len(parts) > 1 or not direct:
+        if len(parts) > 1:  # through attributes or items: they change without a rebind
             self.read_deeper = True
-        self.consulted.add(parts[0])
+        self.consulted.add(parts[0])  # a global's own items: Callables.read_items
         try:
             return self._callables.keys(resolve(parts, self.namespace), direct)
         except Exception:  # odd user objects: no functions rather than no record

@@ -334,9 +334,10 @@ class Callables:
         """Summary keys of the notebook functions in ``value``: the value itself when
         ``direct`` (it is called or passed on), and the items of a container."""
         items: list[object] = [value] if direct else []
+        if _is(value, (dict, list, tuple)):  # even empty or too long to scan: it may change
+            self.read_items = True
         contained = _items(value)
         if contained:
-            self.read_items = True
             items.extend(item for _, item in contained)
         found: set[str] = set()
         for item in items:

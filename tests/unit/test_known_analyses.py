@@ -47,6 +47,15 @@ def test_functions_inside_a_container_are_read_every_time(agent: Agent) -> None:
     assert "b" in run(agent, "r = [s(1) for s in steps]", "call")
 
 
+def test_an_empty_list_of_functions_is_read_every_time(agent: Agent) -> None:
+    """An empty list gains items without a rebind, like a full one."""
+    run(agent, "a = 2\ndef square(v):\n    return v * a\nsteps = []", "setup")
+    assert "a" not in run(agent, "r = [s(1) for s in steps]", "call")
+    assert "a" not in run(agent, "r = [s(1) for s in steps]", "call")
+    run(agent, "steps.append(square)", "grow")
+    assert "a" in run(agent, "r = [s(1) for s in steps]", "call")
+
+
 def test_a_new_notebook_function_under_an_old_name_is_followed(agent: Agent) -> None:
     run(agent, "a = b = 2\ndef helper(v):\n    return v * a", "defs")
     run(agent, "def apply(fn):\n    return fn(1)", "apply")
