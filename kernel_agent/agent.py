@@ -29,19 +29,6 @@ from .protocol import AGENT_NAME, PROTOCOL_VERSION, REPORT_METADATA_KEY, encode_
 log = logging.getLogger("kernel_agent")
 
 
-@dataclass
-class _PendingRun:
-    """What the agent learned before a run, to finish the record after it."""
-
-    cell_id: str
-    code: str
-    analysis: CellAnalysis
-    uses: frozenset[str]
-    defines: frozenset[str]
-    fingerprints: dict[str, Any]
-    identities: Snapshot
-
-
 @dataclass(frozen=True)
 class _Effects:
     """A run's reads and writes through the functions it calls, and the globals to watch."""
@@ -49,6 +36,18 @@ class _Effects:
     uses: frozenset[str]
     defines: frozenset[str]
     watched: frozenset[str]
+
+
+@dataclass
+class _PendingRun:
+    """What the agent learned before a run, to finish the record after it."""
+
+    cell_id: str
+    code: str
+    analysis: CellAnalysis
+    effects: _Effects
+    fingerprints: dict[str, Any]
+    identities: Snapshot
 
 
 def _close_effects(
@@ -170,8 +169,7 @@ class Agent:
             cell_id=str(cell_id),
             code=raw,
             analysis=analysis,
-            uses=effects.uses,
-            defines=effects.defines,
+            effects=effects,
             fingerprints={n: fingerprint(namespace[n]) for n in effects.watched if n in namespace},
             identities=identities,
         )
@@ -192,7 +190,7 @@ class Agent:
 
     def _finish(self, pending: _PendingRun, result: Any) -> None:
         namespace = self.shell.user_ns
-        defines = set(pending.defines)
+        defines = set(pending.effects.defines)
         for name, before in pending.fingerprints.items():
             if name in namespace and fingerprint(namespace[name]) != before:
                 defines.add(name)
@@ -209,7 +207,7 @@ class Agent:
             cell_id=pending.cell_id,
             ts=self.clock,
             code=pending.code,
-            uses=frozenset(pending.uses),
+            uses=pending.effects.uses,
             defines=frozenset(defines),
             ok=bool(getattr(result, "success", True)),
             execution_count=getattr(result, "execution_count", None)
