@@ -110,24 +110,35 @@ class NamespaceFacts:
     #: answers read from inside objects that are cheap to read again (see :class:`Recheck`)
     rechecks: tuple[Recheck, ...] = ()
 
-    def rechecks_hold(self, namespace: Mapping[str, object]) -> bool:
-        return all(recheck.holds(namespace) for recheck in self.rechecks)
-
 
 @dataclass(frozen=True)
 class Recheck:
     """One answer an analysis read from inside an object (a frame's dtypes, a
     value passed to pandas), and how to read it again: the analysis would
-    take the same path while ``read(namespace, *arguments)`` gives the same
-    ``answer``. Reading it again costs a few µs; walking the cell again, a
-    few hundred in a cold kernel."""
+    take the same path while ``read(*arguments, namespace)`` gives the same
+    ``answer`` (``fallback`` when it raises, as odd user objects may). Reading
+    it again costs a few µs; walking the cell again, a few hundred in a cold
+    kernel."""
 
     read: Callable[..., object]
     arguments: tuple[object, ...]
+    fallback: object
     answer: object
 
+    @staticmethod
+    def read_now(
+        read: Callable[..., object],
+        arguments: tuple[object, ...],
+        fallback: object,
+        namespace: Mapping[str, object],
+    ) -> object:
+        try:
+            return read(*arguments, namespace)
+        except Exception:
+            return fallback
+
     def holds(self, namespace: Mapping[str, object]) -> bool:
-        return self.read(namespace, *self.arguments) == self.answer
+        return self.read_now(self.read, self.arguments, self.fallback, namespace) == self.answer
 
 
 @dataclass
@@ -323,13 +334,13 @@ class Recorder:
         """The class attribute an instance attribute read reaches, if it lives on the class."""
         if self.namespace is None or root(path) in self.rebound or "." not in path:
             return None
-        return self._read_again_later(_class_path, split(path))  # type: ignore[return-value]
+        return self._read_again_later(class_attribute, None, split(path))  # type: ignore[return-value]
 
     def refine(self, parts: list[str]) -> list[str]:
         """Cut a path at computed attributes, per the namespace (see :mod:`.namespace`)."""
         if self.namespace is None or len(parts) == 1 or parts[0] in self.rebound:
             return parts
-        return list(self._read_again_later(_refined, tuple(parts)))  # type: ignore[call-overload]
+        return list(self._read_again_later(refine, parts, list(parts)))  # type: ignore[call-overload]
 
     def _summary_record(self, summary: FunctionSummary, kind: str, path: str, name: str) -> None:
         if kind in ("use", "mut", "state"):
@@ -374,20 +385,23 @@ class Recorder:
         Python objects. None when unknown, or not a global at this point of the cell."""
         if self.namespace is None or not self._global_here(name):
             return None
-        return self._read_again_later(_data_object_or_none, name, tuple(steps))  # type: ignore[return-value]
+        return self._read_again_later(data_object, None, name, tuple(steps))  # type: ignore[return-value]
 
     def harmless(self, name: str, steps: Sequence[Step]) -> bool:
         """Whether the value of a global, passed to a pandas or numpy method, cannot run
         notebook code: data, or builtins and numpy/pandas functions that only read."""
         if self.namespace is None or not self._global_here(name):
             return False
-        return bool(self._read_again_later(_harmless_global, name, tuple(steps)))
+        return bool(self._read_again_later(_harmless_global, False, name, tuple(steps)))
 
-    def _read_again_later(self, read: Callable[..., object], *arguments: object) -> object:
-        """``read(namespace, *arguments)``, kept among the rechecks (dtypes change in place)."""
+    def _read_again_later(
+        self, read: Callable[..., object], fallback: object, *arguments: object
+    ) -> object:
+        """``read(*arguments, namespace)`` (``fallback`` if it raises), kept among the
+        rechecks: what it reads changes in place (dtypes, attributes)."""
         assert self.namespace is not None
-        answer = read(self.namespace, *arguments)
-        self.rechecks.append(Recheck(read, arguments, answer))
+        answer = Recheck.read_now(read, arguments, fallback, self.namespace)
+        self.rechecks.append(Recheck(read, arguments, fallback, answer))
         return answer
 
     def _global_here(self, name: str) -> bool:
@@ -481,38 +495,12 @@ def data_kind(value: object) -> str | None:
     return None
 
 
-def _class_path(namespace: Mapping[str, object], parts: tuple[str, ...]) -> str | None:
-    try:
-        return class_attribute(parts, namespace)
-    except Exception:
-        return None
-
-
-def _refined(namespace: Mapping[str, object], parts: tuple[str, ...]) -> tuple[str, ...]:
-    try:
-        return tuple(refine(list(parts), namespace))
-    except Exception:
-        return parts
-
-
-def _data_object_or_none(
-    namespace: Mapping[str, object], name: str, steps: Sequence[Step]
-) -> tuple[str, bool] | None:
-    try:
-        return data_object(name, steps, namespace)
-    except Exception:  # odd objects: not known to be data
-        return None
-
-
-def _harmless_global(namespace: Mapping[str, object], name: str, steps: Sequence[Step]) -> bool:
-    try:
-        if data_object(name, steps, namespace) is not None:
-            return True
-        if None in steps:
-            return False
-        return _harmless_value(resolve([name, *steps], namespace), 0)  # type: ignore[list-item]
-    except Exception:
+def _harmless_global(name: str, steps: Sequence[Step], namespace: Mapping[str, object]) -> bool:
+    if data_object(name, steps, namespace) is not None:
+        return True
+    if None in steps:
         return False
+    return _harmless_value(resolve([name, *steps], namespace), 0)  # type: ignore[list-item]
 
 
 def data_object(

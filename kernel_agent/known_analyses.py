@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .analysis import CellAnalysis, NamespaceFacts, analyze_with_facts
+from .effects import Recheck
 from .identities import Snapshot, changed_between, snapshot
 from .namespace import function_globals, is_plain_function
 
@@ -85,7 +86,8 @@ class _Known:
     #: the :class:`FunctionGlobals` version it rested on, if it listed functions
     functions_version: int | None
     modules: int
-    facts: NamespaceFacts
+    #: reads inside objects to repeat (see :class:`~.effects.Recheck`)
+    rechecks: tuple[Recheck, ...]
 
     @classmethod
     def of(
@@ -100,7 +102,7 @@ class _Known:
             {name: _binding(namespace, name) for name in facts.names},
             functions if facts.functions else None,
             len(sys.modules),
-            facts,
+            facts.rechecks,
         )
 
     def holds(self, namespace: Mapping[str, object], functions: int) -> bool:
@@ -111,7 +113,7 @@ class _Known:
                 return False
         if self.functions_version is not None and functions != self.functions_version:
             return False
-        return self.facts.rechecks_hold(namespace)
+        return all(recheck.holds(namespace) for recheck in self.rechecks)
 
 
 class KnownAnalyses:
