@@ -326,10 +326,8 @@ class KernelRunner:
         cells = model.code_cells_now() if model is not None else None
         if model is None or cells is None or model.stamp() != settled.stamp:
             return False  # another notebook, or its cells changed since
-        if any(needs_run(state.graph, cell) for cell in cells):
-            return False
-        self._settled = _Settled(state.graph.version, settled.path, settled.stamp)
-        return True
+        self._note_settled(model, cells)
+        return self._settled is not None
 
     def _apply_reply_report(self, report: CarriedReport | None) -> bool:
         if report is None:
