@@ -32,6 +32,10 @@ class NotebookModel(Protocol):
     def code_cells_now(self) -> list[NotebookCell] | None:
         """The code cells if known without I/O (a current snapshot, a live document)."""
 
+    def code_cells_as_read(self) -> list[NotebookCell] | None:
+        """The code cells as last read, not even checking that the file is unchanged
+        (its :meth:`stamp` says which read); None if never read."""
+
     def metadata(self) -> dict[str, Any]: ...
     def stamp(self) -> object | None:
         """What identifies the cells last read, while unchanged; None if unknown."""
@@ -72,6 +76,9 @@ class SharedDocument:
             for ycell in self.document.ycells
             if ycell.get("cell_type") == "code" and ycell.get("id")
         ]
+
+    def code_cells_as_read(self) -> list[NotebookCell]:
+        return self.code_cells_now()
 
     def stamp(self) -> object | None:
         """The watch's stamp as of the last ``code_cells`` read (see SourceWatch)."""
@@ -275,6 +282,10 @@ class SavedCells:
         self._snapshots[path] = snapshot
         return snapshot
 
+    def last_read(self, path: str) -> _Snapshot | None:
+        """The snapshot of ``path``'s last read, whether or not the file changed since."""
+        return self._snapshots.get(path)
+
     def current(self, path: str) -> _Snapshot | None:
         """The snapshot of ``path`` if the file is known unchanged, without I/O beyond a stat."""
         known = self._snapshots.get(path)
@@ -314,6 +325,10 @@ class SavedFile:
 
     def code_cells_now(self) -> list[NotebookCell] | None:
         snapshot = self.saved.current(self.path)
+        return None if snapshot is None else self._cells(snapshot)
+
+    def code_cells_as_read(self) -> list[NotebookCell] | None:
+        snapshot = self.saved.last_read(self.path)
         return None if snapshot is None else self._cells(snapshot)
 
     def _cells(self, snapshot: _Snapshot) -> list[NotebookCell]:
