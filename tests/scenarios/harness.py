@@ -30,6 +30,9 @@ from .server import ScenarioServer
 from .table import Scenario
 
 DEADLINE = 60.0
+#: seconds a new kernel gets to answer its first kernel_info before the session
+#: starts another kernel, once (see :meth:`Session.open`)
+KERNEL_START = 30.0
 
 
 @dataclass
@@ -140,15 +143,31 @@ class Session:
         await self.server.fetch("api", "contents", path, method="PUT", body=json.dumps(model))
 
     async def open(self) -> None:
+        """Save the notebook and start its kernel session, as a browser opening it.
+
+        A kernel that never answers its first kernel_info (seen once in CI:
+        jupyter_server nudged it for a minute, before any cell ran) is replaced
+        by a second one, and the retry is printed. Any other failure, or a
+        second silent kernel, breaks the session off.
+        """
         await self._put(self.folder, {"type": "directory"})
         await self.save()
+        try:
+            await self._start_kernel()
+        except TimeoutError:
+            silent = self.kernel_id
+            print(f"{self.path}: kernel {silent} did not answer in {KERNEL_START} s; retrying")
+            await self.close()
+            await self._start_kernel()
+
+    async def _start_kernel(self) -> None:
         body = {"path": self.path, "type": "notebook", "kernel": {"name": "python3"}}
         response = await self.server.fetch("api", "sessions", method="POST", body=json.dumps(body))
         session = json.loads(response.body)
         self.session_id = session["id"]
         self.kernel_id = session["kernel"]["id"]
-        self.client = await BrowserClient.connect(
-            self.server.ws_fetch, session["kernel"]["id"], "v1"
+        self.client = await asyncio.wait_for(
+            BrowserClient.connect(self.server.ws_fetch, self.kernel_id, "v1"), KERNEL_START
         )
 
     async def save(self) -> None:
@@ -161,6 +180,7 @@ class Session:
             self.client.close()
         if self.session_id is not None:
             await self.server.fetch("api", "sessions", self.session_id, method="DELETE")
+        self.client, self.session_id = None, None
 
     async def step(self, index: int, source: str | None = None) -> tuple[set[int], list[str]]:
         """Run a cell (after an edit, when ``source`` is given); returns what the cascade ran."""
