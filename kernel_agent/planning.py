@@ -162,7 +162,8 @@ def plan_downstream(
     if not present:
         return []
     start = min(index[t] for t in present)
-    effects = {cell.id: effects_of(graph, cell, predicted) for cell in cells}
+    # only the triggers and the cells below them write or read in this plan
+    effects = {cell.id: effects_of(graph, cell, predicted) for cell in cells[start:]}
     writers = _Writers(effects)
     for trigger in present:
         writers.add(trigger)

@@ -219,6 +219,16 @@ class _Snapshot:
     saved_at: float
     cells: list[tuple[str, str]]
     metadata: dict[str, Any]
+    _saved_cells: list[NotebookCell] | None = None
+    _positions: dict[str, int] | None = None
+
+    def saved_cells(self) -> tuple[list[NotebookCell], dict[str, int]]:
+        """The cells with their saved sources, and each id's position; made once
+        per read (the caller copies the list before changing it)."""
+        if self._saved_cells is None or self._positions is None:
+            self._saved_cells = [NotebookCell(cell_id, source) for cell_id, source in self.cells]
+            self._positions = {cell_id: i for i, (cell_id, _) in enumerate(self.cells)}
+        return self._saved_cells, self._positions
 
 
 class SavedCells:
@@ -305,7 +315,8 @@ class SavedFile:
     path: str
     saved: SavedCells
     pending: PendingOutputs
-    #: cell id → (code the browser last ran, when, as a POSIX timestamp)
+    #: cell id → (code the browser last ran, when, as a POSIX timestamp), oldest
+    #: run first (:meth:`KernelRunner._note_sent`)
     sent_code: dict[str, tuple[str, float]]
     autosave: bool = True
     _metadata: dict[str, Any] = field(default_factory=dict)
@@ -332,17 +343,25 @@ class SavedFile:
         return None if snapshot is None else self._cells(snapshot)
 
     def _cells(self, snapshot: _Snapshot) -> list[NotebookCell]:
-        self._metadata, self._snapshot = snapshot.metadata, snapshot
-        return [
-            NotebookCell(cell_id, self._newest(cell_id, source, snapshot.saved_at))
-            for cell_id, source in snapshot.cells
-        ]
+        """Each cell's newest code: what a browser ran since the last save, else
+        the saved source (an edit saved after the run, not run yet, makes the
+        cell dirty).
 
-    def _newest(self, cell_id: str, saved_source: str, saved_at: float) -> str:
-        """The code a browser ran since the last save, else the saved source
-        (an edit saved after the run, not run yet, makes the cell dirty)."""
-        sent = self.sent_code.get(cell_id)
-        return sent[0] if sent is not None and sent[1] >= saved_at else saved_source
+        The saved cells are made once per read, and only the cells run since
+        the save are replaced, newest run first until one older than the save:
+        every admission and cascade asks, and making 1,000 cells each time took
+        ~1.5 ms.
+        """
+        self._metadata, self._snapshot = snapshot.metadata, snapshot
+        saved, positions = snapshot.saved_cells()
+        cells = list(saved)
+        for cell_id, (code, sent_at) in reversed(self.sent_code.items()):
+            if sent_at < snapshot.saved_at:
+                break
+            position = positions.get(cell_id)
+            if position is not None:
+                cells[position] = NotebookCell(cell_id, code)
+        return cells
 
     def start_run(self, cell_id: str) -> None:
         return None

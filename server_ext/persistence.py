@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from kernel_agent.graph import CellRecord, Edge, Graph
@@ -21,7 +22,9 @@ METADATA_KEY = "jupyter_cascade"
 FORMAT_VERSION = 1
 
 
+@lru_cache(maxsize=4096)
 def source_digest(source: str) -> str:
+    """Kept: admissions check the persisted effects of every never-run cell."""
     return hashlib.sha1(source.encode("utf-8")).hexdigest()
 
 

@@ -7,7 +7,7 @@ input transformation (magics, ``!shell``), as the kernel will.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 
 from IPython.core.inputtransformer2 import TransformerManager
@@ -55,3 +55,38 @@ def notebook_summaries(sources: Iterable[str]) -> dict[str, FunctionSummary]:
         if analysis is not None:
             summaries.update(analysis.functions)
     return summaries
+
+
+class Predictions:
+    """:func:`predict_effects` for one notebook's sources, kept from run to run.
+
+    Each admission and cascade asks for the effects of every cell without a
+    current record (never run, or edited since): in a 1,000-cell notebook
+    whose lower half never ran, gathering the summaries and closing each cell
+    over them took ~10 ms of every run. The summaries are gathered again only
+    when a source changed, and a cell's effects only when the summaries did.
+    """
+
+    def __init__(self) -> None:
+        self._sources: tuple[str, ...] = ()
+        self._summaries: dict[str, FunctionSummary] = {}
+        self._effects: dict[str, Effects] = {}
+
+    def predictor(self, sources: Sequence[str]) -> Callable[[str], Effects]:
+        """:func:`predict_effects` with the summaries of a notebook of ``sources``."""
+        sources = tuple(sources)
+        if sources != self._sources:  # the same strings: compared by identity, quickly
+            summaries = notebook_summaries(sources)
+            if summaries != self._summaries:
+                self._summaries = summaries
+                self._effects.clear()
+            self._sources = sources
+        if len(self._effects) > 2 * len(sources) + 256:  # edits leave old sources behind
+            self._effects.clear()
+        return self._effect
+
+    def _effect(self, source: str) -> Effects:
+        effects = self._effects.get(source)
+        if effects is None:
+            effects = self._effects[source] = predict_effects(source, self._summaries)
+        return effects

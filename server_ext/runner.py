@@ -40,7 +40,7 @@ from .kernel_channel import KernelChannel, KernelGone
 from .notebook import NotebookModel, match_cell
 from .outputs import OutputCollector
 from .persistence import persisted_effects
-from .predict import notebook_summaries, predict_effects
+from .predict import Predictions, predict_effects
 from .state import BrowserRequest, KernelState
 
 
@@ -99,6 +99,7 @@ class KernelRunner:
         self.state = KernelState(kernel_id)
         self.config = config
         self.channel = KernelChannel(kernel_id, kernel_manager, log)
+        #: cell id → (code the browser last ran, when), in the order of those runs
         self.sent_code: dict[str, tuple[str, float]] = {}
         self._kernel_manager = kernel_manager
         self._notebooks = notebooks
@@ -109,6 +110,7 @@ class KernelRunner:
         #: tasks writing the outputs of cascaded cells whose replies came
         self._writing: list[asyncio.Future[None]] = []
         self._settled: _Settled | None = None
+        self._predictions = Predictions()
         self._moved_widgets = Debouncer(lambda ids: self._spawn(self._after_widget_moves(ids)))
         # The kernel's own restarter (a crashed kernel) emits no REST event.
         with contextlib.suppress(Exception):  # gateway kernels have no local restarter
@@ -218,7 +220,13 @@ class KernelRunner:
         self.note_request(msg_id, code, metadata)
         cell_id = metadata.get("cellId")
         if cell_id:
-            self.sent_code[str(cell_id)] = (code, time.time())
+            self._note_sent(str(cell_id), code)
+
+    def _note_sent(self, cell_id: str, code: str) -> None:
+        """Keep :attr:`sent_code` in the order of the runs: the newest last, so a
+        reader stops at the first run older than what it looks for."""
+        self.sent_code.pop(cell_id, None)
+        self.sent_code[cell_id] = (code, time.time())
 
     def _note_settled(self, model: NotebookModel, cells: list[NotebookCell]) -> None:
         """Remember when no code cell needs a run (see :meth:`forward_at_once`)."""
@@ -249,7 +257,7 @@ class KernelRunner:
             return None
         if not request.opt_out and self.mode != LAZY and self._upstream_plan(model, cells, request):
             return None
-        self.sent_code[request.cell_id] = (request.code, time.time())
+        self._note_sent(request.cell_id, request.code)
         return Admission(report=self._browser_report_query())
 
     async def admit(self, msg_id: str) -> Admission:
@@ -269,7 +277,7 @@ class KernelRunner:
             cells = await model.code_cells()
             request.cell_id = admission.cell_id = match_cell(cells, request.code, _defined_names)
         if request.cell_id is not None:
-            self.sent_code[request.cell_id] = (request.code, time.time())
+            self._note_sent(request.cell_id, request.code)
             if model is not None and not request.opt_out and self.mode != LAZY:
                 await self._pull_upstream(model, request)
         admission.report = self._browser_report_query()
@@ -437,13 +445,10 @@ class KernelRunner:
         if not unknown:
             return {}
         persisted = persisted_effects(metadata, unknown) if metadata else {}
-        predicted = {}
-        summaries = None
-        for cell in unknown:
-            if cell.id not in persisted and summaries is None:
-                summaries = notebook_summaries(c.source for c in cells)
-            predicted[cell.id] = persisted.get(cell.id) or predict_effects(cell.source, summaries)
-        return predicted
+        if len(persisted) == len(unknown):
+            return persisted
+        predict = self._predictions.predictor([c.source for c in cells])
+        return {cell.id: persisted.get(cell.id) or predict(cell.source) for cell in unknown}
 
     async def _pull_upstream(self, model: NotebookModel, request: BrowserRequest) -> None:
         async with self.state.lock:

@@ -1,0 +1,63 @@
+"""What the server keeps between runs about a notebook: predictions and cell lists.
+
+Admissions and cascades ask for both on every run; these tests pin that the
+kept answers change exactly when what they rest on changes.
+"""
+
+from __future__ import annotations
+
+from server_ext.notebook import PendingOutputs, SavedFile, _Snapshot
+from server_ext.predict import Predictions
+
+FUNCTION_READS_A = "def total():\n    return a + 1"
+FUNCTION_READS_B = "def total():\n    return b + 1"
+CALLER = "t = total()"
+
+
+def test_a_caller_reads_what_the_function_it_calls_reads_now() -> None:
+    predictions = Predictions()
+    before = predictions.predictor([FUNCTION_READS_A, CALLER])(CALLER)
+    assert "a" in before.uses and "t" in before.defines
+    # another cell's edit changes the function: the caller's effects follow
+    after = predictions.predictor([FUNCTION_READS_B, CALLER])(CALLER)
+    assert "b" in after.uses and "a" not in after.uses
+
+
+def test_an_unrelated_edit_keeps_the_predictions() -> None:
+    predictions = Predictions()
+    kept = predictions.predictor([FUNCTION_READS_A, CALLER, "x = 1"])(CALLER)
+    again = predictions.predictor([FUNCTION_READS_A, CALLER, "x = 2"])(CALLER)
+    assert again is kept
+
+
+def saved_file(sent: dict[str, tuple[str, float]]) -> SavedFile:
+    return SavedFile("n.ipynb", saved=None, pending=PendingOutputs(), sent_code=sent)  # type: ignore[arg-type]
+
+
+def snapshot(saved_at: float) -> _Snapshot:
+    cells = [("a", "x = 1"), ("b", "y = x"), ("c", "z = y")]
+    return _Snapshot(stamp=object(), saved_at=saved_at, cells=cells, metadata={})
+
+
+def sources(cells: list) -> dict[str, str]:
+    return {cell.id: cell.source for cell in cells}
+
+
+def test_cells_run_since_the_save_show_the_code_that_ran() -> None:
+    # oldest run first, as the runner keeps them; "gone" is no longer in the notebook
+    sent = {"b": ("y = x * 2", 90.0), "gone": ("w = 0", 105.0), "a": ("x = 5", 110.0)}
+    notebook = saved_file(sent)
+    saved = snapshot(saved_at=100.0)
+    assert sources(notebook._cells(saved)) == {"a": "x = 5", "b": "y = x", "c": "z = y"}
+    # a later run of c, then a save after every run: the saved sources win again
+    sent["c"] = ("z = y + 1", 120.0)
+    assert sources(notebook._cells(saved))["c"] == "z = y + 1"
+    assert sources(notebook._cells(snapshot(saved_at=130.0))) == {
+        "a": "x = 1",
+        "b": "y = x",
+        "c": "z = y",
+    }
+    # the cells made for one read are not changed by what a caller does to its copy
+    first = notebook._cells(saved)
+    first.clear()
+    assert len(notebook._cells(saved)) == 3
