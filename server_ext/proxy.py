@@ -69,7 +69,7 @@ class CascadeConnectionMixin:
         self._cascade_subprotocol = self.websocket_handler.selected_subprotocol
         self._cascade_queue, self._cascade_draining = deque(), False
         self._cascade_sent: set[str] = set()
-        self._cascade_unnoted: deque[tuple[KernelRunner, codec.Incoming]] = deque()
+        self._cascade_unnoted: deque[tuple[KernelRunner, bytes]] = deque()
         connected = super().connect()  # type: ignore[misc]
         if inspect.isawaitable(connected):  # a Future (ZMQ) or a coroutine (gateway)
             await connected
@@ -81,6 +81,12 @@ class CascadeConnectionMixin:
 
     def handle_incoming_message(self, incoming_msg: Any) -> None:
         self._cascade_note_unnoted()
+        queue = getattr(self, "_cascade_queue", None)
+        runner = self._cascade_runner() if queue is not None else None
+        if runner is not None and not queue and self._cascade_forward_at_once(runner, incoming_msg):
+            super().handle_incoming_message(incoming_msg)  # type: ignore[misc]
+            self._cascade_note_after_send(runner, incoming_msg)
+            return
         incoming = codec.Incoming(incoming_msg, self._cascade_protocol)
         if not incoming.well_formed:
             self.log.warning(
@@ -88,12 +94,6 @@ class CascadeConnectionMixin:
                 len(incoming_msg),
                 self.kernel_id,
             )
-            return
-        queue = getattr(self, "_cascade_queue", None)
-        runner = self._cascade_runner() if queue is not None else None
-        if runner is not None and not queue and self._cascade_forward_at_once(runner, incoming):
-            super().handle_incoming_message(incoming_msg)  # type: ignore[misc]
-            self._cascade_note_after_send(runner, incoming)
             return
         request = None
         if runner is not None:
@@ -131,17 +131,21 @@ class CascadeConnectionMixin:
         finally:
             self._cascade_draining = False
 
-    def _cascade_forward_at_once(self, runner: KernelRunner, incoming: codec.Incoming) -> bool:
-        """A v1 execute request that needs nothing from us first (see the runner)."""
-        if self._cascade_protocol != codec.V1_PROTOCOL or not incoming.is_execute_request():
+    def _cascade_forward_at_once(self, runner: KernelRunner, frame: Any) -> bool:
+        """A v1 execute request that needs nothing from us first (see the runner),
+        told before the frame is decoded (:func:`codec.is_v1_execute_request`)."""
+        if self._cascade_protocol != codec.V1_PROTOCOL or not codec.is_v1_execute_request(frame):
             return False
+        kernels = getattr(self, "multi_kernel_manager", None)
+        if getattr(kernels, "allowed_message_types", None):
+            return False  # jupyter_server then parses the header: a broken one must not reach it
         try:
             return runner.forward_at_once()
         except Exception:
             self.log.exception("cascade: checking a request failed; it waits its turn")
             return False
 
-    def _cascade_note_after_send(self, runner: KernelRunner, incoming: codec.Incoming) -> None:
+    def _cascade_note_after_send(self, runner: KernelRunner, frame: bytes) -> None:
         """Note a request forwarded untouched once it is on its way to the kernel.
 
         jupyter_server's ZMQ stream sends from a callback it queued for the next
@@ -151,7 +155,7 @@ class CascadeConnectionMixin:
         first (a frame, a reply, the close) takes the notes due before it.
         """
         unnoted = self._cascade_unnoted
-        unnoted.append((runner, incoming))
+        unnoted.append((runner, frame))
         if len(unnoted) == 1:
             asyncio.get_running_loop().call_soon(self._cascade_note_unnoted)
 
@@ -160,8 +164,16 @@ class CascadeConnectionMixin:
         while unnoted:
             self._cascade_note_forwarded(*unnoted.popleft())
 
-    def _cascade_note_forwarded(self, runner: KernelRunner, incoming: codec.Incoming) -> None:
+    def _cascade_note_forwarded(self, runner: KernelRunner, frame: bytes) -> None:
         """Read what was forwarded untouched (see :meth:`_cascade_note_after_send`)."""
+        incoming = codec.Incoming(frame, codec.V1_PROTOCOL)
+        if not incoming.well_formed:
+            self.log.warning(
+                "cascade: forwarded an execute_request whose header is not JSON "
+                "(%d bytes) to kernel %s, which drops it",
+                len(frame),
+                self.kernel_id,
+            )
         request = incoming.execute_request()
         if request is None or request.silent:
             return

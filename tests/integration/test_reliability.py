@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import struct
 from typing import Any
 
 import pytest
@@ -19,6 +20,15 @@ async def wait_for_state(api: Any, path: str, cell_id: str, state: str) -> None:
             return
         await asyncio.sleep(0.05)
     raise TimeoutError(f"{cell_id} never became {state}")
+
+
+def v1_frame_of(channel: str, parts: list[bytes]) -> bytes:
+    """A v1 frame of raw parts (jupyter_server's layout): bytes no client would send."""
+    offsets = [8 * (len(parts) + 3)]
+    for chunk in [channel.encode(), *parts]:
+        offsets.append(offsets[-1] + len(chunk))
+    head = struct.pack(f"<{len(offsets) + 1}Q", len(offsets), *offsets)
+    return b"".join([head, channel.encode(), *parts])
 
 
 @pytest.mark.parametrize("protocol", ["v1", "legacy"])
@@ -38,6 +48,9 @@ async def test_malformed_frames_leave_server_and_kernel_working(
         json.dumps({"header": {"msg_type": "no_such_request", "msg_id": "x"}, "channel": "shell"}),
         json.dumps([1, 2, 3]),
     ]
+    if protocol == "v1":  # an execute_request by its type, with a header that is not JSON
+        broken = [b'{"msg_type": "execute_request", ', b"{}", b"{}", b'{"code": "a = 99"}']
+        garbage.append(v1_frame_of("shell", broken))
     for frame in garbage:
         client.send_raw(frame)
     big = "x = 1\n" + "# " + "y" * 2_000_000

@@ -121,6 +121,7 @@ def test_replies_carry_the_report_that_rode_on_the_request() -> None:
 
 @given(st.binary(max_size=300))
 def test_random_bytes_never_raise(frame: bytes) -> None:
+    codec.is_v1_execute_request(frame)
     for protocol in (codec.V1_PROTOCOL, None):
         codec.Incoming(frame, protocol).execute_request()
         assert codec.Incoming(frame, protocol).with_changes({"cellId": "x"}) is not None
@@ -137,6 +138,25 @@ def test_random_text_never_raises(frame: str) -> None:
 def test_v1_frames_with_lying_offsets_never_raise(count: int, rest: bytes) -> None:
     frame = count.to_bytes(8, "little") + rest
     assert codec.Incoming(frame, codec.V1_PROTOCOL).execute_request() is None
+    assert not codec.is_v1_execute_request(frame)
+
+
+def test_execute_requests_are_told_from_the_frame_without_decoding_it() -> None:
+    request = v1_frame(execute_msg("print('msg_type')", {"cellId": "a"}))
+    assert codec.is_v1_execute_request(request)
+    for frame in (
+        v1_frame(execute_msg(), channel="control"),
+        v1_frame(SESSION.msg("comm_msg", {"data": {"method": "update"}})),
+        # the type's name in the code or the parent header is not the header's type
+        v1_frame(SESSION.msg("comm_msg", {"code": '"msg_type": "execute_request"'})),
+        v1_frame(SESSION.msg("kernel_info_request", {}, parent=execute_msg())),
+        request[:40],
+        "a text frame",
+    ):
+        assert not codec.is_v1_execute_request(frame)
+    # whatever it tells, jupyter_server splits the frame the same way
+    channel, parts = deserialize_msg_from_ws_v1(request)
+    assert channel == "shell" and json.loads(parts[0])["msg_type"] == "execute_request"
 
 
 @given(
