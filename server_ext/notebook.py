@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -211,6 +211,29 @@ class PendingOutputs:
         return merged
 
 
+class SentCode:
+    """The code a browser last ran in each cell, and when (a POSIX timestamp).
+
+    Kept in the order of the runs, the newest last (a cell run again moves to
+    the end), so a reader of the runs since a save stops at the first older one
+    instead of going through every cell ever run.
+    """
+
+    def __init__(self) -> None:
+        self._runs: dict[str, tuple[str, float]] = {}
+
+    def note(self, cell_id: str, code: str, at: float) -> None:
+        self._runs.pop(cell_id, None)
+        self._runs[cell_id] = (code, at)
+
+    def since(self, moment: float) -> Iterator[tuple[str, str]]:
+        """(cell id, code) of the runs at or after ``moment``, newest first."""
+        for cell_id, (code, at) in reversed(self._runs.items()):
+            if at < moment:
+                return
+            yield cell_id, code
+
+
 @dataclass
 class _Snapshot:
     """One read of a saved notebook: its code cells and metadata, and the file's stamp."""
@@ -219,16 +242,15 @@ class _Snapshot:
     saved_at: float
     cells: list[tuple[str, str]]
     metadata: dict[str, Any]
-    _saved_cells: list[NotebookCell] | None = None
-    _positions: dict[str, int] | None = None
+    _saved: tuple[list[NotebookCell], dict[str, int]] | None = None
 
     def saved_cells(self) -> tuple[list[NotebookCell], dict[str, int]]:
         """The cells with their saved sources, and each id's position; made once
         per read (the caller copies the list before changing it)."""
-        if self._saved_cells is None or self._positions is None:
-            self._saved_cells = [NotebookCell(cell_id, source) for cell_id, source in self.cells]
-            self._positions = {cell_id: i for i, (cell_id, _) in enumerate(self.cells)}
-        return self._saved_cells, self._positions
+        if self._saved is None:
+            cells = [NotebookCell(cell_id, source) for cell_id, source in self.cells]
+            self._saved = cells, {cell.id: i for i, cell in enumerate(cells)}
+        return self._saved
 
 
 class SavedCells:
@@ -298,7 +320,7 @@ class SavedCells:
 
     def current(self, path: str) -> _Snapshot | None:
         """The snapshot of ``path`` if the file is known unchanged, without I/O beyond a stat."""
-        known = self._snapshots.get(path)
+        known = self.last_read(path)
         os_path = self._os_paths.get(path)
         if known is None or os_path is None or known.stamp is None:
             return None
@@ -315,9 +337,7 @@ class SavedFile:
     path: str
     saved: SavedCells
     pending: PendingOutputs
-    #: cell id → (code the browser last ran, when, as a POSIX timestamp), oldest
-    #: run first (:meth:`KernelRunner._note_sent`)
-    sent_code: dict[str, tuple[str, float]]
+    sent_code: SentCode
     autosave: bool = True
     _metadata: dict[str, Any] = field(default_factory=dict)
     _snapshot: _Snapshot | None = None
@@ -348,16 +368,13 @@ class SavedFile:
         cell dirty).
 
         The saved cells are made once per read, and only the cells run since
-        the save are replaced, newest run first until one older than the save:
-        every admission and cascade asks, and making 1,000 cells each time took
-        ~1.5 ms.
+        the save are replaced: every admission and cascade asks, and making
+        1,000 cells each time took ~1.5 ms.
         """
         self._metadata, self._snapshot = snapshot.metadata, snapshot
         saved, positions = snapshot.saved_cells()
         cells = list(saved)
-        for cell_id, (code, sent_at) in reversed(self.sent_code.items()):
-            if sent_at < snapshot.saved_at:
-                break
+        for cell_id, code in self.sent_code.since(snapshot.saved_at):
             position = positions.get(cell_id)
             if position is not None:
                 cells[position] = NotebookCell(cell_id, code)

@@ -7,7 +7,7 @@ input transformation (magics, ``!shell``), as the kernel will.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 
 from IPython.core.inputtransformer2 import TransformerManager
@@ -72,16 +72,16 @@ class Predictions:
         self._summaries: dict[str, FunctionSummary] = {}
         self._effects: dict[str, Effects] = {}
 
-    def predictor(self, sources: Sequence[str]) -> Callable[[str], Effects]:
+    def predictor(self, sources: Iterable[str]) -> Callable[[str], Effects]:
         """:func:`predict_effects` with the summaries of a notebook of ``sources``."""
-        sources = tuple(sources)
-        if sources != self._sources:  # the same strings: compared by identity, quickly
-            summaries = notebook_summaries(sources)
+        notebook = tuple(sources)
+        if notebook != self._sources:  # the same strings: compared by identity, quickly
+            summaries = notebook_summaries(notebook)
             if summaries != self._summaries:
                 self._summaries = summaries
                 self._effects.clear()
-            self._sources = sources
-        if len(self._effects) > 2 * len(sources) + 256:  # edits leave old sources behind
+            self._sources = notebook
+        if len(self._effects) > 2 * len(notebook) + 256:  # edits leave old sources behind
             self._effects.clear()
         return self._effect
 

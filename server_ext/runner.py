@@ -37,7 +37,7 @@ from .codec import CarriedReport
 from .config import Cascade
 from .debounce import Debouncer
 from .kernel_channel import KernelChannel, KernelGone
-from .notebook import NotebookModel, match_cell
+from .notebook import NotebookModel, SentCode, match_cell
 from .outputs import OutputCollector
 from .persistence import persisted_effects
 from .predict import Predictions, predict_effects
@@ -99,8 +99,7 @@ class KernelRunner:
         self.state = KernelState(kernel_id)
         self.config = config
         self.channel = KernelChannel(kernel_id, kernel_manager, log)
-        #: cell id → (code the browser last ran, when), in the order of those runs
-        self.sent_code: dict[str, tuple[str, float]] = {}
+        self.sent_code = SentCode()
         self._kernel_manager = kernel_manager
         self._notebooks = notebooks
         self._log = log
@@ -220,13 +219,7 @@ class KernelRunner:
         self.note_request(msg_id, code, metadata)
         cell_id = metadata.get("cellId")
         if cell_id:
-            self._note_sent(str(cell_id), code)
-
-    def _note_sent(self, cell_id: str, code: str) -> None:
-        """Keep :attr:`sent_code` in the order of the runs: the newest last, so a
-        reader stops at the first run older than what it looks for."""
-        self.sent_code.pop(cell_id, None)
-        self.sent_code[cell_id] = (code, time.time())
+            self.sent_code.note(str(cell_id), code, time.time())
 
     def _note_settled(self, model: NotebookModel, cells: list[NotebookCell]) -> None:
         """Remember when no code cell needs a run (see :meth:`forward_at_once`)."""
@@ -257,7 +250,7 @@ class KernelRunner:
             return None
         if not request.opt_out and self.mode != LAZY and self._upstream_plan(model, cells, request):
             return None
-        self._note_sent(request.cell_id, request.code)
+        self.sent_code.note(request.cell_id, request.code, time.time())
         return Admission(report=self._browser_report_query())
 
     async def admit(self, msg_id: str) -> Admission:
@@ -277,7 +270,7 @@ class KernelRunner:
             cells = await model.code_cells()
             request.cell_id = admission.cell_id = match_cell(cells, request.code, _defined_names)
         if request.cell_id is not None:
-            self._note_sent(request.cell_id, request.code)
+            self.sent_code.note(request.cell_id, request.code, time.time())
             if model is not None and not request.opt_out and self.mode != LAZY:
                 await self._pull_upstream(model, request)
         admission.report = self._browser_report_query()
@@ -447,7 +440,7 @@ class KernelRunner:
         persisted = persisted_effects(metadata, unknown) if metadata else {}
         if len(persisted) == len(unknown):
             return persisted
-        predict = self._predictions.predictor([c.source for c in cells])
+        predict = self._predictions.predictor(c.source for c in cells)
         return {cell.id: persisted.get(cell.id) or predict(cell.source) for cell in unknown}
 
     async def _pull_upstream(self, model: NotebookModel, request: BrowserRequest) -> None:

@@ -15,7 +15,14 @@ from jupyter_server_ydoc.utils import encode_file_path, room_id_from_encoded_pat
 
 from .config import Cascade
 from .live_sources import SourceWatch
-from .notebook import NotebookModel, PendingOutputs, SavedCells, SavedFile, SharedDocument
+from .notebook import (
+    NotebookModel,
+    PendingOutputs,
+    SavedCells,
+    SavedFile,
+    SentCode,
+    SharedDocument,
+)
 from .persistence import METADATA_KEY, graph_metadata
 from .runner import KernelRunner
 
@@ -140,7 +147,7 @@ class CascadeService:
         return watch
 
     def _saved_file(self, path: str, runner: KernelRunner | None) -> SavedFile:
-        sent = runner.sent_code if runner is not None else {}
+        sent = runner.sent_code if runner is not None else SentCode()
         return SavedFile(path, self.saved, self.pending, sent, self.config.autosave)
 
     def open_model_now(self, path: str, runner: KernelRunner) -> NotebookModel | None:

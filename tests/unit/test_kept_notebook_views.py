@@ -6,7 +6,7 @@ kept answers change exactly when what they rest on changes.
 
 from __future__ import annotations
 
-from server_ext.notebook import PendingOutputs, SavedFile, _Snapshot
+from server_ext.notebook import PendingOutputs, SavedFile, SentCode, _Snapshot
 from server_ext.predict import Predictions
 
 FUNCTION_READS_A = "def total():\n    return a + 1"
@@ -30,7 +30,7 @@ def test_an_unrelated_edit_keeps_the_predictions() -> None:
     assert again is kept
 
 
-def saved_file(sent: dict[str, tuple[str, float]]) -> SavedFile:
+def saved_file(sent: SentCode) -> SavedFile:
     return SavedFile("n.ipynb", saved=None, pending=PendingOutputs(), sent_code=sent)  # type: ignore[arg-type]
 
 
@@ -44,13 +44,16 @@ def sources(cells: list) -> dict[str, str]:
 
 
 def test_cells_run_since_the_save_show_the_code_that_ran() -> None:
-    # oldest run first, as the runner keeps them; "gone" is no longer in the notebook
-    sent = {"b": ("y = x * 2", 90.0), "gone": ("w = 0", 105.0), "a": ("x = 5", 110.0)}
+    # "gone" is no longer in the notebook
+    sent = SentCode()
+    sent.note("b", "y = x * 2", 90.0)
+    sent.note("gone", "w = 0", 105.0)
+    sent.note("a", "x = 5", 110.0)
     notebook = saved_file(sent)
     saved = snapshot(saved_at=100.0)
     assert sources(notebook._cells(saved)) == {"a": "x = 5", "b": "y = x", "c": "z = y"}
     # a later run of c, then a save after every run: the saved sources win again
-    sent["c"] = ("z = y + 1", 120.0)
+    sent.note("c", "z = y + 1", 120.0)
     assert sources(notebook._cells(saved))["c"] == "z = y + 1"
     assert sources(notebook._cells(snapshot(saved_at=130.0))) == {
         "a": "x = 1",
@@ -61,3 +64,12 @@ def test_cells_run_since_the_save_show_the_code_that_ran() -> None:
     first = notebook._cells(saved)
     first.clear()
     assert len(notebook._cells(saved)) == 3
+
+
+def test_a_cell_run_again_counts_as_its_newest_run() -> None:
+    sent = SentCode()
+    sent.note("x", "x = 1", 1.0)
+    sent.note("y", "y = 1", 2.0)
+    sent.note("x", "x = 2", 3.0)
+    assert list(sent.since(2.0)) == [("x", "x = 2"), ("y", "y = 1")]
+    assert list(sent.since(2.5)) == [("x", "x = 2")]
