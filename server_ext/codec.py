@@ -49,12 +49,17 @@ def _json_part(part: bytes) -> Any:
     return _parse_json(part.decode("utf-8"))
 
 
+def _v1_count(frame: bytes) -> int:
+    """How many offsets a v1 frame claims, or 0 when its offset table would not
+    fit in it (jupyter_server trusts the count and would read past the end)."""
+    count = int.from_bytes(frame[:8], "little") if len(frame) >= 8 else 0
+    return count if 8 * (count + 1) <= len(frame) else 0
+
+
 def _v1_parts(frame: bytes) -> tuple[str, list[bytes]] | None:
     """Channel and message parts of a v1 frame, as jupyter_server reads them."""
-    if len(frame) < 16:
-        return None
-    count = int.from_bytes(frame[:8], "little")
-    if count < 2 or 8 * (count + 1) > len(frame):
+    count = _v1_count(frame)
+    if count < 2:
         return None
     offsets = struct.unpack_from(f"<{count}Q", frame, 8)
     try:
@@ -79,10 +84,7 @@ def is_v1_execute_request(frame: object) -> bool:
     that. A header that spells the type with escapes is not recognised here
     and takes the usual way.
     """
-    if not isinstance(frame, bytes) or len(frame) < 32:
-        return False
-    count = int.from_bytes(frame[:8], "little")
-    if count < 6 or 8 * (count + 1) > len(frame):  # channel, 4 parts, end
+    if not isinstance(frame, bytes) or _v1_count(frame) < 6:  # channel, 4 parts, end
         return False
     channel, header, parent = struct.unpack_from("<3Q", frame, 8)
     if frame[channel:header] != b"shell":
