@@ -120,6 +120,7 @@ class PreviewHandler(_CascadeHandler):
         cell_id = self._required("cell")
         if cell_id not in {cell.id for cell in cells}:
             raise web.HTTPError(HTTPStatus.NOT_FOUND, f"no code cell {cell_id!r} in {path!r}")
+        await runner.prepare_predictions(cells)
         graph = runner.state.graph
         predicted = runner.predicted(cells)
         try:

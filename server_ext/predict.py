@@ -7,7 +7,8 @@ input transformation (magics, ``!shell``), as the kernel will.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import asyncio
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 
 from IPython.core.inputtransformer2 import TransformerManager
@@ -16,15 +17,35 @@ from kernel_agent.analysis import CellAnalysis, FunctionSummary, analyze, close_
 from kernel_agent.graph import ANY_PATH
 from kernel_agent.planning import Effects
 
+#: New sources a notebook's predictions analyse inline, in the server's event
+#: loop (~0.2–2 ms each); more go to a worker thread first (:meth:`Predictions.prepare`).
+INLINE_ANALYSES = 16
+
 _transformer = TransformerManager()
 
 
-@lru_cache(maxsize=4096)
-def _analysis(source: str) -> CellAnalysis | None:
+class PredictionsPending(Exception):
+    """Predicting now would analyse many new sources inside the event loop."""
+
+
+def analyse_source(
+    source: str, transformer: TransformerManager = _transformer
+) -> CellAnalysis | None:
+    """The analysis of ``source`` as the kernel will run it; None if it cannot be parsed."""
     try:
-        return analyze(_transformer.transform_cell(source))
+        return analyze(transformer.transform_cell(source))
     except Exception:
         return None
+
+
+_analysis = lru_cache(maxsize=4096)(analyse_source)
+
+
+def analyse_sources(sources: Iterable[str]) -> dict[str, CellAnalysis | None]:
+    """:func:`analyse_source` of each source. Pure, with a transformer of its own,
+    so it can run in a worker thread while the event loop serves everyone else."""
+    transformer = TransformerManager()
+    return {source: analyse_source(source, transformer) for source in sources}
 
 
 def predict_effects(source: str, summaries: Mapping[str, FunctionSummary] | None = None) -> Effects:
@@ -33,7 +54,13 @@ def predict_effects(source: str, summaries: Mapping[str, FunctionSummary] | None
     ``summaries`` (functions and classes defined anywhere in the notebook) let a
     call count as a read of the globals the called function reads.
     """
-    analysis = _analysis(source)
+    return effects_of(_analysis(source), summaries)
+
+
+def effects_of(
+    analysis: CellAnalysis | None, summaries: Mapping[str, FunctionSummary] | None = None
+) -> Effects:
+    """:func:`predict_effects` of an analysis at hand."""
     if analysis is None:
         return Effects(frozenset(), frozenset())
     uses = set(analysis.uses) | set(analysis.calls)
@@ -49,9 +76,12 @@ def predict_effects(source: str, summaries: Mapping[str, FunctionSummary] | None
 
 def notebook_summaries(sources: Iterable[str]) -> dict[str, FunctionSummary]:
     """Function and class summaries of every cell's source, later cells winning."""
+    return _summaries(map(_analysis, sources))
+
+
+def _summaries(analyses: Iterable[CellAnalysis | None]) -> dict[str, FunctionSummary]:
     summaries: dict[str, FunctionSummary] = {}
-    for source in sources:
-        analysis = _analysis(source)
+    for analysis in analyses:
         if analysis is not None:
             summaries.update(analysis.functions)
     return summaries
@@ -65,28 +95,55 @@ class Predictions:
     whose lower half never ran, gathering the summaries and closing each cell
     over them took ~10 ms of every run. The summaries are gathered again only
     when a source changed, and a cell's effects only when the summaries did.
+
+    Each source is analysed once for as long as the notebook holds it (not
+    bounded by a cache that a 10,000-cell notebook would cycle through). The
+    first look at a big notebook analyses every cell (~1 s at 5,000 cells):
+    :meth:`prepare` does that in a worker thread, so the server keeps serving.
     """
 
     def __init__(self) -> None:
         self._sources: tuple[str, ...] = ()
+        self._analyses: dict[str, CellAnalysis | None] = {}
         self._summaries: dict[str, FunctionSummary] = {}
         self._effects: dict[str, Effects] = {}
+
+    def unanalysed(self, sources: Iterable[str]) -> list[str]:
+        """The distinct sources among ``sources`` not analysed yet."""
+        known = self._analyses
+        return [source for source in dict.fromkeys(sources) if source not in known]
+
+    def ready(self, sources: Iterable[str]) -> bool:
+        """Whether :meth:`predictor` would analyse few enough sources to do it inline."""
+        return len(self.unanalysed(sources)) <= INLINE_ANALYSES
+
+    async def prepare(self, sources: Sequence[str]) -> None:
+        """Analyse the new sources in a worker thread when there are many of them."""
+        missing = self.unanalysed(sources)
+        if len(missing) > INLINE_ANALYSES:
+            self._analyses.update(await asyncio.to_thread(analyse_sources, missing))
 
     def predictor(self, sources: Iterable[str]) -> Callable[[str], Effects]:
         """:func:`predict_effects` with the summaries of a notebook of ``sources``."""
         notebook = tuple(sources)
         if notebook != self._sources:  # the same strings: compared by identity, quickly
-            summaries = notebook_summaries(notebook)
+            analyses = self._analyses
+            if len(analyses) > 2 * len(notebook) + 256:  # edits leave old sources behind
+                self._analyses = analyses = {s: analyses[s] for s in notebook if s in analyses}
+            for source in self.unanalysed(notebook):
+                analyses[source] = analyse_source(source)
+            summaries = _summaries(analyses[source] for source in notebook)
             if summaries != self._summaries:
                 self._summaries = summaries
                 self._effects.clear()
             self._sources = notebook
-        if len(self._effects) > 2 * len(notebook) + 256:  # edits leave old sources behind
+        if len(self._effects) > 2 * len(notebook) + 256:
             self._effects.clear()
         return self._effect
 
     def _effect(self, source: str) -> Effects:
         effects = self._effects.get(source)
         if effects is None:
-            effects = self._effects[source] = predict_effects(source, self._summaries)
+            analysis = self._analyses[source] if source in self._analyses else _analysis(source)
+            effects = self._effects[source] = effects_of(analysis, self._summaries)
         return effects

@@ -40,7 +40,7 @@ from .kernel_channel import KernelChannel, KernelGone
 from .notebook import NotebookModel, SentCode, match_cell
 from .outputs import OutputCollector
 from .persistence import persisted_effects
-from .predict import Predictions, predict_effects
+from .predict import Predictions, PredictionsPending, predict_effects
 from .state import BrowserRequest, KernelState
 
 
@@ -248,8 +248,12 @@ class KernelRunner:
         cells = model.code_cells_now() if model is not None else None
         if model is None or cells is None:
             return None
-        if not request.opt_out and self.mode != LAZY and self._upstream_plan(model, cells, request):
-            return None
+        if not request.opt_out and self.mode != LAZY:
+            try:
+                if self._upstream_plan(model, cells, request, inline=False):
+                    return None
+            except PredictionsPending:
+                return None  # the first plan of a big notebook: analysed off the loop
         self.sent_code.note(request.cell_id, request.code, time.time())
         return Admission(report=self._browser_report_query())
 
@@ -422,30 +426,54 @@ class KernelRunner:
             self.state.pending_cascades -= 1
 
     def predicted(
-        self, cells: list[NotebookCell], metadata: dict[str, Any] | None = None
+        self,
+        cells: list[NotebookCell],
+        metadata: dict[str, Any] | None = None,
+        *,
+        inline: bool = True,
     ) -> dict[str, Effects]:
         """Effects for sources without an up-to-date record in this kernel.
 
         The graph persisted in the notebook's metadata knows what an earlier
         kernel saw at run time; otherwise the source is analysed here.
+        ``inline=False``: raise :class:`PredictionsPending` rather than analyse
+        many new sources in the event loop (:meth:`prepare_predictions` first).
         """
+        unknown, persisted = self._unpredicted(cells, metadata)
+        if len(persisted) == len(unknown):
+            return persisted
+        sources = [cell.source for cell in cells]
+        if not inline and not self._predictions.ready(sources):
+            raise PredictionsPending
+        predict = self._predictions.predictor(sources)
+        return {cell.id: persisted.get(cell.id) or predict(cell.source) for cell in unknown}
+
+    def _unpredicted(
+        self, cells: list[NotebookCell], metadata: dict[str, Any] | None
+    ) -> tuple[list[NotebookCell], dict[str, Effects]]:
+        """The cells without an up-to-date record, and what the metadata knows of them."""
         records = self.state.graph.records
         unknown = [
             cell
             for cell in cells
             if (record := records.get(cell.id)) is None or record.code != cell.source
         ]
-        if not unknown:
-            return {}
-        persisted = persisted_effects(metadata, unknown) if metadata else {}
-        if len(persisted) == len(unknown):
-            return persisted
-        predict = self._predictions.predictor(c.source for c in cells)
-        return {cell.id: persisted.get(cell.id) or predict(cell.source) for cell in unknown}
+        persisted = persisted_effects(metadata, unknown) if metadata and unknown else {}
+        return unknown, persisted
+
+    async def prepare_predictions(
+        self, cells: list[NotebookCell], metadata: dict[str, Any] | None = None
+    ) -> None:
+        """Analyse the sources :meth:`predicted` will need, in a worker thread when
+        there are many (a big notebook's first plan), so the server keeps serving."""
+        unknown, persisted = self._unpredicted(cells, metadata)
+        if len(persisted) != len(unknown):
+            await self._predictions.prepare([cell.source for cell in cells])
 
     async def _pull_upstream(self, model: NotebookModel, request: BrowserRequest) -> None:
         async with self.state.lock:
             cells = await model.code_cells()
+            await self.prepare_predictions(cells, model.metadata())
             # A browser run that finished meanwhile is out of ``inflight`` but maybe
             # not in the replica yet: refresh until no await separates the two.
             while self.state.replica_outdated:
@@ -457,11 +485,16 @@ class KernelRunner:
                 await self._run_planned(model, [by_id[c] for c in plan], str(request.cell_id))
 
     def _upstream_plan(
-        self, model: NotebookModel, cells: list[NotebookCell], request: BrowserRequest
+        self,
+        model: NotebookModel,
+        cells: list[NotebookCell],
+        request: BrowserRequest,
+        *,
+        inline: bool = True,
     ) -> list[str]:
         """The cells to run before ``request``, which runs the code it carries."""
         cells = [NotebookCell(c.id, request.code) if c.id == request.cell_id else c for c in cells]
-        predicted = self.predicted(cells, model.metadata())
+        predicted = self.predicted(cells, model.metadata(), inline=inline)
         record = self.state.graph.records.get(str(request.cell_id))
         if request.cell_id in predicted and record is not None:
             guess = predicted[request.cell_id]
@@ -503,6 +536,7 @@ class KernelRunner:
     async def _cascade_down(self, model: NotebookModel, triggers: list[str]) -> None:
         self.state.last_error = None
         cells = await model.code_cells()
+        await self.prepare_predictions(cells)
         self.state.queued = plan_downstream(
             self.state.graph, cells, triggers, self.predicted(cells)
         )

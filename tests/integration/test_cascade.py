@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
+
+from server_ext import predict
 
 PROTOCOLS = ["v1", "legacy"]
 
@@ -124,6 +127,36 @@ async def test_upstream_cells_run_first(
     runs = client.executions(mark)
     assert [run.code for run in runs] == sources
     assert runs[2].stdout == "result 7\n"
+
+
+async def test_many_new_cells_are_analysed_off_the_loop_and_all_pulled_first(
+    make_notebook: Any, open_session: Any, cascade_api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A saved notebook gains more never-run cells than the server analyses
+    inline (a paste, a pull): the request waits while a worker thread analyses
+    them, then every one of them runs first, in order."""
+    make_notebook("grown.ipynb", ["v0 = 0"])
+    client = await open_session("grown.ipynb")
+    await client.execute("v0 = 0", "cell-0")
+    await cascade_api.settled("grown.ipynb")
+
+    threads: set[str] = set()
+    real = predict.analyse_source
+
+    def recording(source: str, *args: Any) -> Any:
+        threads.add(threading.current_thread().name)
+        return real(source, *args)
+
+    monkeypatch.setattr(predict, "analyse_source", recording)
+    n = 3 * predict.INLINE_ANALYSES
+    chain = [f"v{i} = v{i - 1} + 1" for i in range(1, n)]
+    sources = ["v0 = 0", *chain, f"print('last', v{n - 1})"]
+    ids = make_notebook("grown.ipynb", sources)
+    await cascade_api.graph("grown.ipynb")  # the graph page reads the saved cells first
+    runs = await cascade_api.runs_caused_by(client, "grown.ipynb", sources[-1], ids[-1])
+    assert [run.code for run in runs] == sources[1:]
+    assert runs[-1].stdout == f"last {n - 1}\n"
+    assert threads and threading.main_thread().name not in threads
 
 
 async def test_graph_endpoint_reports_cells_and_edges(

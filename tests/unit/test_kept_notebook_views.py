@@ -6,8 +6,15 @@ kept answers change exactly when what they rest on changes.
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from typing import Any
+
+import pytest
+
+from server_ext import predict
 from server_ext.notebook import PendingOutputs, SavedFile, SentCode, _Snapshot
-from server_ext.predict import Predictions
+from server_ext.predict import INLINE_ANALYSES, Predictions
 
 FUNCTION_READS_A = "def total():\n    return a + 1"
 FUNCTION_READS_B = "def total():\n    return b + 1"
@@ -28,6 +35,61 @@ def test_an_unrelated_edit_keeps_the_predictions() -> None:
     kept = predictions.predictor([FUNCTION_READS_A, CALLER, "x = 1"])(CALLER)
     again = predictions.predictor([FUNCTION_READS_A, CALLER, "x = 2"])(CALLER)
     assert again is kept
+
+
+@pytest.fixture
+def analysed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Every source the predictions analyse, with the thread that analysed it."""
+    seen: list[tuple[str, str]] = []
+    real = predict.analyse_source
+
+    def recording(source: str, *args: Any) -> Any:
+        seen.append((source, threading.current_thread().name))
+        return real(source, *args)
+
+    monkeypatch.setattr(predict, "analyse_source", recording)
+    return seen
+
+
+def test_a_big_notebooks_new_sources_are_analysed_off_the_event_loop(
+    analysed: list[tuple[str, str]],
+) -> None:
+    predictions = Predictions()
+    sources = [f"v{i} = {i}" for i in range(INLINE_ANALYSES)] + [FUNCTION_READS_A, CALLER]
+    assert not predictions.ready(sources)  # too many to analyse inside the event loop
+    asyncio.run(predictions.prepare(sources))
+    assert sorted(source for source, _ in analysed) == sorted(sources)
+    assert threading.main_thread().name not in {thread for _, thread in analysed}
+
+    analysed.clear()
+    assert predictions.ready(sources)
+    effects = predictions.predictor(sources)(CALLER)
+    assert analysed == []  # planning finds every analysis made
+    assert effects == Predictions().predictor(sources)(CALLER)
+    assert "a" in effects.uses and "t" in effects.defines
+
+
+def test_a_few_new_sources_are_analysed_inline(analysed: list[tuple[str, str]]) -> None:
+    predictions = Predictions()
+    sources = [f"v{i} = {i}" for i in range(INLINE_ANALYSES - 2)] + [FUNCTION_READS_A, CALLER]
+    assert predictions.ready(sources)
+    asyncio.run(predictions.prepare(sources))
+    assert analysed == []  # not worth a thread: the predictor analyses them when asked
+    predictions.predictor(sources)
+    assert {thread for _, thread in analysed} == {threading.main_thread().name}
+
+
+def test_a_source_is_analysed_once_while_the_notebook_holds_it(
+    analysed: list[tuple[str, str]],
+) -> None:
+    """More cells than any fixed-size cache: an edit re-analyses the edited cell only."""
+    predictions = Predictions()
+    sources = [f"v{i} = {i}" for i in range(5000)]
+    predictions.predictor(sources)
+    assert len(analysed) == 5000
+    analysed.clear()
+    predictions.predictor([*sources[:-1], "v4999 = -1"])
+    assert [source for source, _ in analysed] == ["v4999 = -1"]
 
 
 def saved_file(sent: SentCode) -> SavedFile:
