@@ -101,6 +101,25 @@ def needs_run(graph: Graph, cell: NotebookCell) -> bool:
     return state != FRESH and not (state == NEVER_RUN and not cell.source.strip())
 
 
+def any_needs_run(graph: Graph, cells: Sequence[NotebookCell]) -> bool:
+    """Whether any of ``cells`` :func:`needs_run`.
+
+    Cells that never ran, were edited or failed are looked for first, at a
+    dict lookup each; staleness (an index walk per cell) only when there are
+    none. A notebook whose lower half never ran used to have its upper half's
+    staleness worked out after every run (~9 ms at 3,000 cells).
+    """
+    records = graph.records
+    for cell in cells:
+        record = records.get(cell.id)
+        if record is None:
+            if cell.source.strip():
+                return True
+        elif record.code != cell.source or not record.ok:
+            return True
+    return any(graph.is_stale(cell.id) for cell in cells if cell.id in records)
+
+
 def plan_upstream(
     graph: Graph,
     cells: Sequence[NotebookCell],
@@ -122,7 +141,7 @@ def plan_upstream(
     else:
         above = list(cells[: index[trigger]])
     # only a cell that needs a run starts a pull: with none, skip the effects
-    if not any(needs_run(graph, c) for c in above):
+    if not any_needs_run(graph, above):
         return []
     if direction == ANY_ORDER:
         rank = {c: i for i, c in enumerate(topological_order(graph, cells, predicted))}

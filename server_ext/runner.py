@@ -24,7 +24,7 @@ from kernel_agent.planning import (
     CycleError,
     Effects,
     NotebookCell,
-    needs_run,
+    any_needs_run,
     next_any_order,
     next_downstream,
     plan_downstream,
@@ -224,7 +224,7 @@ class KernelRunner:
     def _note_settled(self, model: NotebookModel, cells: list[NotebookCell]) -> None:
         """Remember when no code cell needs a run (see :meth:`forward_at_once`)."""
         stamp, graph = model.stamp(), self.state.graph
-        settled = stamp is not None and not any(needs_run(graph, cell) for cell in cells)
+        settled = stamp is not None and not any_needs_run(graph, cells)
         self._settled = _Settled(graph.version, model.path, stamp) if settled else None
 
     def admit_now(self, msg_id: str) -> Admission | None:

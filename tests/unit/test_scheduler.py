@@ -11,6 +11,7 @@ from kernel_agent.planning import (
     CycleError,
     Effects,
     NotebookCell,
+    any_needs_run,
     cell_state,
     needs_run,
     next_downstream,
@@ -225,6 +226,32 @@ def test_a_blank_cell_that_never_ran_needs_no_run_but_a_cleared_one_does() -> No
     assert [needs_run(graph, cell) for cell in blank_below] == [False, False, False]
     cleared = notebook("a", "b", edited={"a": ""})  # ran as "code of a", now blank
     assert [needs_run(graph, cell) for cell in cleared] == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("name", "cells", "expected"),
+    [
+        ("all fresh", notebook("a", "c"), False),
+        ("stale only", notebook("b", "c"), True),  # b read x before a redefined it
+        ("never run below", [*notebook("a", "b", "c"), NotebookCell("d", "y = 1")], True),
+        ("blank never run", [*notebook("a", "c"), NotebookCell("d", " \n")], False),
+        ("edited", notebook("a", "c", edited={"c": "other"}), True),
+        ("failed", notebook("a", "e"), True),
+    ],
+)
+def test_any_needs_run_agrees_with_needs_run_cell_by_cell(
+    name: str, cells: list[NotebookCell], expected: bool
+) -> None:
+    graph = build(
+        [
+            Run("b", uses={"x"}),
+            Run("a", defines={"x"}),
+            Run("c", defines={"z"}),
+            Run("e", ok=False),
+        ]
+    )
+    assert any(needs_run(graph, cell) for cell in cells) is expected
+    assert any_needs_run(graph, cells) is expected
 
 
 def test_plan_upstream_runs_dirty_ancestor_and_what_it_feeds() -> None:
