@@ -9,11 +9,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from . import cascade_gap, compute, graph_memory, roundtrip, scaling
+from . import big_notebook, cascade_gap, compute, graph_memory, roundtrip, scaling
 from .common import CASCADE, IPYFLOW, NAGLE, STOCK
 from .common import main as run_workloads
 
-WORKLOADS = [compute.run, roundtrip.run, cascade_gap.run, graph_memory.run, scaling.run]
+WORKLOADS = [
+    compute.run,
+    roundtrip.run,
+    cascade_gap.run,
+    graph_memory.run,
+    big_notebook.run,
+    scaling.run,
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

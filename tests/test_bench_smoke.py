@@ -21,6 +21,7 @@ ROWS = {
     "roundtrip": ["| trivial cell round trip, isolated", "| trivial cell round trip, back to"],
     "cascade_gap": ["| cascade step, 20-cell fan-out"],
     "graph_memory": ["| graph endpoint, 50 cells", "| kernel RSS after 50 cells"],
+    "big_notebook": ["| longest server stall, 60-cell notebook"],
     "scaling": ["| scaling: in_order scheduling, 100 cells"],
 }
 HEADER = "| workload"
