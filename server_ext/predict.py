@@ -74,12 +74,8 @@ def effects_of(
     return Effects(frozenset(uses), frozenset(defines))
 
 
-def notebook_summaries(sources: Iterable[str]) -> dict[str, FunctionSummary]:
-    """Function and class summaries of every cell's source, later cells winning."""
-    return _summaries(map(_analysis, sources))
-
-
 def _summaries(analyses: Iterable[CellAnalysis | None]) -> dict[str, FunctionSummary]:
+    """Function and class summaries of every cell's analysis, later cells winning."""
     summaries: dict[str, FunctionSummary] = {}
     for analysis in analyses:
         if analysis is not None:
