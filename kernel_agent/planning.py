@@ -107,7 +107,7 @@ def any_needs_run(graph: Graph, cells: Sequence[NotebookCell]) -> bool:
     Cells that never ran, were edited or failed are looked for first, at a
     dict lookup each; staleness (an index walk per cell) only when there are
     none. A notebook whose lower half never ran used to have its upper half's
-    staleness worked out after every run (~9 ms at 3,000 cells).
+    staleness worked out after every run (~9 ms a run at 3,000 cells, profiled).
     """
     records = graph.records
     for cell in cells:
