@@ -120,6 +120,28 @@ def any_needs_run(graph: Graph, cells: Sequence[NotebookCell]) -> bool:
     return any(graph.is_stale(cell.id) for cell in cells if cell.id in records)
 
 
+def _pullable(cells: Sequence[NotebookCell], trigger: str, direction: str) -> list[NotebookCell]:
+    """The cells a pull before ``trigger`` may run: those above it (under
+    any_order, every other cell); none when ``trigger`` is not a cell here."""
+    index = {cell.id: i for i, cell in enumerate(cells)}
+    if trigger not in index:
+        return []
+    if direction == ANY_ORDER:
+        return [c for c in cells if c.id != trigger]
+    return list(cells[: index[trigger]])
+
+
+def may_pull(
+    graph: Graph, cells: Sequence[NotebookCell], trigger: str, direction: str = IN_ORDER
+) -> bool:
+    """Whether :func:`plan_upstream` can pull anything: a cell it may run needs a run.
+
+    Needs no effects: the server asks before predicting what never-run cells
+    read, which in a big notebook means analysing every one of them.
+    """
+    return any_needs_run(graph, _pullable(cells, trigger, direction))
+
+
 def plan_upstream(
     graph: Graph,
     cells: Sequence[NotebookCell],
@@ -133,13 +155,7 @@ def plan_upstream(
     cell it reads from is pulled (its output would change). Under any_order
     the ancestors may sit anywhere and run in topological order.
     """
-    index = {cell.id: i for i, cell in enumerate(cells)}
-    if trigger not in index:
-        return []
-    if direction == ANY_ORDER:
-        above = [c for c in cells if c.id != trigger]
-    else:
-        above = list(cells[: index[trigger]])
+    above = _pullable(cells, trigger, direction)
     # only a cell that needs a run starts a pull: with none, skip the effects
     if not any_needs_run(graph, above):
         return []

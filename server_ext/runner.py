@@ -25,6 +25,7 @@ from kernel_agent.planning import (
     Effects,
     NotebookCell,
     any_needs_run,
+    may_pull,
     next_any_order,
     next_downstream,
     plan_downstream,
@@ -473,7 +474,8 @@ class KernelRunner:
     async def _pull_upstream(self, model: NotebookModel, request: BrowserRequest) -> None:
         async with self.state.lock:
             cells = await model.code_cells()
-            await self.prepare_predictions(cells, model.metadata())
+            if may_pull(self.state.graph, cells, str(request.cell_id), self.direction):
+                await self.prepare_predictions(cells, model.metadata())
             # A browser run that finished meanwhile is out of ``inflight`` but maybe
             # not in the replica yet: refresh until no await separates the two.
             while self.state.replica_outdated:
@@ -492,7 +494,14 @@ class KernelRunner:
         *,
         inline: bool = True,
     ) -> list[str]:
-        """The cells to run before ``request``, which runs the code it carries."""
+        """The cells to run before ``request``, which runs the code it carries.
+
+        Nothing is predicted when no cell it may pull needs a run: re-running a
+        cell of a notebook's fresh upper part waits for no analysis of the
+        never-run cells below (the cascade after its reply needs them).
+        """
+        if not may_pull(self.state.graph, cells, str(request.cell_id), self.direction):
+            return []
         cells = [NotebookCell(c.id, request.code) if c.id == request.cell_id else c for c in cells]
         predicted = self.predicted(cells, model.metadata(), inline=inline)
         record = self.state.graph.records.get(str(request.cell_id))

@@ -7,14 +7,20 @@ kept answers change exactly when what they rest on changes.
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from typing import Any
 
 import pytest
 
+from kernel_agent.graph import CellRecord
+from kernel_agent.planning import NotebookCell
 from server_ext import predict
+from server_ext.config import Cascade
 from server_ext.notebook import PendingOutputs, SavedFile, SentCode, _Snapshot
 from server_ext.predict import INLINE_ANALYSES, Predictions
+from server_ext.runner import KernelRunner
+from server_ext.state import BrowserRequest
 
 FUNCTION_READS_A = "def total():\n    return a + 1"
 FUNCTION_READS_B = "def total():\n    return b + 1"
@@ -90,6 +96,24 @@ def test_a_source_is_analysed_once_while_the_notebook_holds_it(
     analysed.clear()
     predictions.predictor([*sources[:-1], "v4999 = -1"])
     assert [source for source, _ in analysed] == ["v4999 = -1"]
+
+
+@pytest.mark.parametrize(("trigger", "analyses"), [("top", 0), ("below", 2 + INLINE_ANALYSES)])
+def test_only_a_pull_that_may_run_something_waits_for_predictions(
+    analysed: list[tuple[str, str]], trigger: str, analyses: int
+) -> None:
+    """Re-running a fresh cell above never-run ones plans no pull, so the
+    admission analyses none of them (the cascade after the reply will); a cell
+    below them may pull them, so their effects are predicted first."""
+    runner = KernelRunner("k", object(), Cascade(), None, logging.getLogger("test"))  # type: ignore[arg-type]
+    runner.state.graph.put(CellRecord("top", 1, "a = 1", frozenset(), frozenset({"a"})))
+    never_run = [NotebookCell(f"n{i}", f"w{i} = a + {i}") for i in range(INLINE_ANALYSES)]
+    cells = [NotebookCell("top", "a = 1"), *never_run, NotebookCell("below", "print(w0)")]
+    source = {cell.id: cell.source for cell in cells}[trigger]
+    request = BrowserRequest(cell_id=trigger, code=source)
+    plan = runner._upstream_plan(saved_file(SentCode()), cells, request)
+    assert len(analysed) == analyses
+    assert plan == ([] if trigger == "top" else ["n0"])
 
 
 def saved_file(sent: SentCode) -> SavedFile:
