@@ -110,8 +110,13 @@ class Predictions:
         return [source for source in dict.fromkeys(sources) if source not in known]
 
     def ready(self, sources: Iterable[str]) -> bool:
-        """Whether :meth:`predictor` would analyse few enough sources to do it inline."""
-        return len(self.unanalysed(sources)) <= INLINE_ANALYSES
+        """Whether :meth:`predictor` would analyse few enough sources to do it inline.
+
+        Asked on every admission of a notebook that is not settled: the sources
+        of the last prediction are known analysed without looking each one up.
+        """
+        notebook = tuple(sources)
+        return notebook == self._sources or len(self.unanalysed(notebook)) <= INLINE_ANALYSES
 
     async def prepare(self, sources: Sequence[str]) -> None:
         """Analyse the new sources in a worker thread when there are many of them."""
