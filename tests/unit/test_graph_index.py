@@ -241,6 +241,30 @@ def test_graph_matches_brute_force(seed: int) -> None:
         assert graph.is_stale(cell_id) == (cell_id in brute_stale(graph))
 
 
+@pytest.mark.parametrize("seed", range(200))
+def test_kept_staleness_follows_every_change(seed: int) -> None:
+    """Staleness answers are kept across changes that cannot move them: after
+    every put or remove, each cell asked (a random part, so some answers are
+    kept from before and some are new) agrees with the brute force."""
+    rng = random.Random(seed)
+    graph = Graph()
+    ids = [f"c{i}" for i in range(rng.randint(2, 10))]
+    for ts in range(1, 40):
+        cell_id = rng.choice(ids)
+        if rng.random() < 0.1:
+            graph.remove(cell_id)
+        else:
+            uses = set(rng.sample(PATHS, rng.randint(0, 3)))
+            defines = set(rng.sample(PATHS, rng.randint(0, 2)))
+            if rng.random() < 0.3 and cell_id in graph.records:  # a re-run
+                old = graph.records[cell_id]
+                uses, defines = set(old.uses), set(old.defines)
+            graph.put(record(cell_id, ts, uses, defines))
+        stale = brute_stale(graph)
+        for asked in rng.sample(ids, rng.randint(1, len(ids))):
+            assert graph.is_stale(asked) == (asked in stale), (seed, ts, asked)
+
+
 # -- the planners' writer index -------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -150,6 +151,37 @@ def test_cells_run_since_the_save_show_the_code_that_ran() -> None:
     first = notebook._cells(saved)
     first.clear()
     assert len(notebook._cells(saved)) == 3
+    # a run back to the saved source shows it again
+    sent.note("a", "x = 1", 140.0)
+    assert sources(notebook._cells(saved))["a"] == "x = 1"
+
+
+class CountingSentCode(SentCode):
+    """Counts the runs each reader went through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.read: list[int] = []
+
+    def since(self, moment: float, after: int = 0) -> Iterator[tuple[str, str]]:
+        runs = list(super().since(moment, after))
+        self.read.append(len(runs))
+        return iter(runs)
+
+
+def test_the_cells_with_runs_are_kept_and_only_new_runs_laid_over() -> None:
+    sent = CountingSentCode()
+    for i in range(50):
+        sent.note("b", f"y = x + {i}", 110.0 + i)
+        sent.note("c", f"z = y + {i}", 110.0 + i)
+    saved = snapshot(saved_at=100.0)
+    kept = saved.with_runs(sent)
+    assert saved.with_runs(sent) is kept, "no new run: the same answer"
+    sent.note("a", "x = 2", 200.0)
+    assert sources(saved.with_runs(sent)) == {"a": "x = 2", "b": "y = x + 49", "c": "z = y + 49"}
+    assert sent.read == [2, 1], "the second answer read only the run noted since the first"
+    other = SentCode()  # another kernel's runs on the same read
+    assert sources(saved.with_runs(other))["b"] == "y = x"
 
 
 def test_a_cell_run_again_counts_as_its_newest_run() -> None:
