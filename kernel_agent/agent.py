@@ -155,7 +155,10 @@ class Agent:
         return (parent or {}).get("metadata") or {}
 
     def _prepare(self, info: Any) -> _PendingRun | None:
-        metadata = self._request_metadata()
+        # ipykernel hands IPython the request's metadata (cell_meta): no parent lookup
+        metadata = getattr(info, "cell_meta", None)
+        if not isinstance(metadata, dict):
+            metadata = self._request_metadata()
         self._forget_deleted(metadata.get("deletedCells") or [])
         cell_id = metadata.get("cellId") or getattr(info, "cell_id", None)
         if not cell_id:

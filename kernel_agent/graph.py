@@ -278,9 +278,11 @@ class Graph:
         self._stale_set = None
         self._edges = None
 
-    def _forget_staleness(self, cell_id: str, *records: CellRecord | None) -> None:
-        """Drop the kept staleness a change of ``cell_id``'s record (from and to
-        ``records``) can move: its own, and that of every cell reading a path
+    def _forget_staleness(
+        self, cell_id: str, old: CellRecord | None, new: CellRecord | None
+    ) -> None:
+        """Drop the kept staleness a change of ``cell_id``'s record (``old`` to
+        ``new``) can move: its own, and that of every cell reading a path
         either record defined. A cell is stale when a newer record defines what
         it read, so no other answer depends on this record. Keeping the rest
         makes a run in a big notebook cost its readers, not every cell
@@ -289,7 +291,10 @@ class Graph:
         if not stale:
             return
         stale.pop(cell_id, None)
-        defined = [path for record in records if record is not None for path in record.defines]
+        if old is not None and new is not None and old.defines != new.defines:
+            defined = old.defines | new.defines
+        else:  # a re-run defines what it did: its readers are the same
+            defined = next(record.defines for record in (new, old) if record is not None)
         if defined:
             for reader in self._readers.candidates(defined):
                 stale.pop(reader, None)
@@ -314,7 +319,7 @@ class Graph:
         old = self.records.get(cell_id)
         if old is None:
             return
-        self._forget_staleness(cell_id, old)
+        self._forget_staleness(cell_id, old, None)
         del self.records[cell_id]
         self._index.discard(cell_id, old.defines)
         self._readers.discard(cell_id, old.uses)

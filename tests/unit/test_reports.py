@@ -74,3 +74,15 @@ def test_a_report_holds_every_current_record_newer_than_its_since(agent: Agent) 
         expected = {(r.cell_id, r.ts) for r in agent.graph.records.values() if r.ts > since}
         got = {(c["id"], c["ts"]) for c in agent.report_payload(since)["cells"]}
         assert got == expected, since
+
+
+def test_the_cells_a_request_says_were_deleted_leave_the_graph(agent: Agent) -> None:
+    """JupyterLab lists the cells deleted since its last request in the metadata
+    of the next one (IPython hands it to the hooks as ``cell_meta``)."""
+    agent.shell.run_cell("x = 1", cell_id="a")
+    agent.shell.run_cell("y = 2", cell_id="b")
+    reply_report(agent, {"content": {"silent": False}})
+    agent.shell.run_cell("z = 3", cell_id="c", cell_meta={"cellId": "c", "deletedCells": ["a"]})
+    sent = reply_report(agent, {"content": {"silent": False}})
+    assert sent is not None and sent["deleted"] == ["a"]
+    assert sorted(agent.graph.records) == ["b", "c"]
