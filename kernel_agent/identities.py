@@ -45,26 +45,32 @@ class UserNames:
     session long while its user names stay few. A dict keeps insertion order:
     walking it from the end until the last key seen before finds what was
     added without touching the rest. The answer is rebuilt from a full scan
-    when that cannot be trusted: a key was removed (the sizes do not add up,
-    or a known name is gone), the namespace is not a dict, and every 64 looks.
+    when that cannot be trusted: a key was removed (the sizes do not add up),
+    the last key seen is gone, the namespace is not a dict, and every 64 looks.
+    The sizes add up after a removal only if keys were also put back before
+    the last one seen (a cleared and refilled namespace): :func:`snapshot`
+    then finds a name missing and rebuilds. The list returned is shared until
+    the names change: callers must not modify it.
     """
 
     REBUILD_EVERY = 64
 
     def __init__(self) -> None:
         self._names: dict[str, None] = {}
+        self._list: list[str] = []
         self._last: object = _NOTHING
         self._size = 0
         self._looks = 0
 
-    def __call__(self, namespace: Mapping[Any, Any]) -> list[str]:
+    def __call__(self, namespace: Mapping[Any, Any], rebuild: bool = False) -> list[str]:
         self._looks += 1
-        if self._looks % self.REBUILD_EVERY == 0 or not self._extend(namespace):
+        if rebuild or self._looks % self.REBUILD_EVERY == 0 or not self._extend(namespace):
             self._names = dict.fromkeys(user_names(namespace))
+            self._list = list(self._names)
         self._size = len(namespace)
         last = next(reversed(namespace), _NOTHING) if isinstance(namespace, dict) else _NOTHING
         self._last = last
-        return list(self._names)
+        return self._list
 
     def _extend(self, namespace: Mapping[Any, Any]) -> bool:
         """Add the user names appended since the last look; False: rebuild instead."""
@@ -79,19 +85,19 @@ class UserNames:
             return False  # the last key we saw is gone
         if self._size + len(added) != len(namespace):
             return False  # keys were removed as well
-        if not all(map(namespace.__contains__, self._names)):
-            return False
-        for key in reversed(added):
-            if is_user_name(key):
-                self._names[key] = None
+        new = [key for key in reversed(added) if is_user_name(key)]
+        if new:
+            self._names.update(dict.fromkeys(new))
+            self._list = list(self._names)  # a new list: earlier snapshots keep theirs
         return True
 
 
 _SHARED: dict[int, tuple[Mapping[Any, Any], UserNames]] = {}
 
 
-def shared_user_names(namespace: Mapping[Any, Any]) -> list[str]:
-    """:func:`user_names`, kept per namespace by one :class:`UserNames`.
+def shared_user_names(namespace: Mapping[Any, Any], rebuild: bool = False) -> list[str]:
+    """:func:`user_names`, kept per namespace by one :class:`UserNames`
+    (``rebuild``: from a full scan). Do not modify the list.
 
     Analysis asks for the user's names on every run (which globals hold
     notebook functions, which objects have other names); scanning the whole
@@ -102,7 +108,7 @@ def shared_user_names(namespace: Mapping[Any, Any]) -> list[str]:
         if len(_SHARED) >= 8:
             _SHARED.clear()
         entry = _SHARED[id(namespace)] = (namespace, UserNames())
-    return entry[1](namespace)
+    return entry[1](namespace, rebuild)
 
 
 def identities(namespace: Mapping[str, Any], names: list[str] | None = None) -> dict[str, int]:
@@ -123,14 +129,18 @@ class Snapshot:
 def snapshot(namespace: Mapping[str, Any]) -> Snapshot:
     """The user globals of ``namespace`` and their objects' ids, now."""
     names = shared_user_names(namespace)
-    return Snapshot(names, list(map(id, map(namespace.__getitem__, names))))
+    try:
+        return Snapshot(names, list(map(id, map(namespace.__getitem__, names))))
+    except KeyError:  # a name went in a way the sizes did not show (see UserNames)
+        names = shared_user_names(namespace, rebuild=True)
+        return Snapshot(names, list(map(id, map(namespace.__getitem__, names))))
 
 
 def changed_between(before: Snapshot, after: Snapshot) -> set[str]:
     """:func:`rebound` for snapshots. When no name was removed (the names after
     start with the names before), the comparison stays in C without pairs."""
     known = len(before.names)
-    if after.names[:known] != before.names:
+    if after.names is not before.names and after.names[:known] != before.names:
         old = dict(zip(before.names, before.ids))  # noqa: B905 (3.9)
         return rebound(old, dict(zip(after.names, after.ids)))  # noqa: B905 (3.9)
     changed = set(compress(before.names, map(operator.ne, before.ids, after.ids)))

@@ -95,6 +95,32 @@ def test_an_unnoticed_removal_is_repaired_by_the_periodic_rescan() -> None:
     assert sorted(seen[-1]) == ["a", "b", "z"]
 
 
+def test_a_snapshot_survives_a_name_gone_where_the_sizes_add_up() -> None:
+    """A namespace emptied and refilled with the last key seen back at the end:
+    the sizes add up, so only the snapshot's read of a vanished name tells. It
+    looks again from scratch instead of failing the run's recording."""
+    namespace: dict[object, object] = {"a": 1, "_i1": "", "b": 2}
+    before = snapshot(namespace)
+    assert before.names == ["a", "b"]
+    del namespace["a"], namespace["b"]
+    namespace["c"] = 3
+    namespace["b"] = [2]
+    after = snapshot(namespace)
+    assert after.names == ["c", "b"]
+    assert changed_between(before, after) == {"a", "b", "c"}
+
+
+def test_the_names_are_shared_until_they_change() -> None:
+    names = UserNames()
+    namespace: dict[object, object] = {"a": 1}
+    first = names(namespace)
+    namespace["_i2"] = ""
+    assert names(namespace) is first, "no new user name: the same list"
+    namespace["b"] = 2
+    second = names(namespace)
+    assert second == ["a", "b"] and first == ["a"], "a new list; the old one kept"
+
+
 def test_snapshots_see_what_rebound_sees() -> None:
     """The aligned-lists comparison and the dict one agree: rebinds, additions,
     and (falling back) removals."""
