@@ -120,6 +120,31 @@ def any_needs_run(graph: Graph, cells: Sequence[NotebookCell]) -> bool:
     return any(graph.is_stale(cell.id) for cell in cells if cell.id in records)
 
 
+def first_needing_run(graph: Graph, cells: Sequence[NotebookCell]) -> int | None:
+    """The position of the first of ``cells`` that :func:`needs_run`, or None.
+
+    Like :func:`any_needs_run`, the first cell that never ran, was edited or
+    failed is found at a dict lookup each; staleness is asked only of the
+    cells above it (kept by the graph across runs, so mostly looked up).
+    """
+    records = graph.records
+    cheap = None
+    for position, cell in enumerate(cells):
+        record = records.get(cell.id)
+        if record is None:
+            if cell.source.strip():
+                cheap = position
+                break
+        elif record.code != cell.source or not record.ok:
+            cheap = position
+            break
+    for position in range(len(cells) if cheap is None else cheap):
+        cell_id = cells[position].id
+        if cell_id in records and graph.is_stale(cell_id):
+            return position
+    return cheap
+
+
 def _pullable(cells: Sequence[NotebookCell], trigger: str, direction: str) -> list[NotebookCell]:
     """The cells a pull before ``trigger`` may run: those above it (under
     any_order, every other cell); none when ``trigger`` is not a cell here."""

@@ -24,7 +24,7 @@ from kernel_agent.planning import (
     CycleError,
     Effects,
     NotebookCell,
-    any_needs_run,
+    first_needing_run,
     may_pull,
     next_any_order,
     next_downstream,
@@ -82,6 +82,21 @@ class _Settled:
     stamp: object
 
 
+@dataclass(frozen=True)
+class _FirstNeed:
+    """Where the first code cell that needs a run sat (None: none did) at this
+    graph version, notebook stamp and count of the browser's runs: while all
+    three hold, so does the answer to "may a pull before this cell run anything"."""
+
+    graph_version: int
+    path: str
+    stamp: object
+    sent_version: int
+    first: int | None
+    #: each cell's position, when some cell needs a run
+    positions: dict[str, int]
+
+
 def _defined_names(source: str) -> frozenset[str]:
     return predict_effects(source).defines
 
@@ -110,6 +125,7 @@ class KernelRunner:
         #: tasks writing the outputs of cascaded cells whose replies came
         self._writing: list[asyncio.Future[None]] = []
         self._settled: _Settled | None = None
+        self._first_need: _FirstNeed | None = None
         self._predictions = Predictions()
         self._moved_widgets = Debouncer(lambda ids: self._spawn(self._after_widget_moves(ids)))
         # The kernel's own restarter (a crashed kernel) emits no REST event.
@@ -167,7 +183,7 @@ class KernelRunner:
             KernelChannel(self.state.kernel_id, self._kernel_manager, self._log),
         )
         self._spawn(old_channel.close())
-        self._agent, self._settled = None, None
+        self._agent, self._settled, self._first_need = None, None, None
         self.ensure_agent()
 
     def on_death(self) -> None:
@@ -223,10 +239,38 @@ class KernelRunner:
             self.sent_code.note(str(cell_id), code, time.time())
 
     def _note_settled(self, model: NotebookModel, cells: list[NotebookCell]) -> None:
-        """Remember when no code cell needs a run (see :meth:`forward_at_once`)."""
+        """Remember where the first code cell that needs a run is, and so when none
+        does (see :meth:`forward_at_once` and :meth:`_may_pull`)."""
         stamp, graph = model.stamp(), self.state.graph
-        settled = stamp is not None and not any_needs_run(graph, cells)
-        self._settled = _Settled(graph.version, model.path, stamp) if settled else None
+        if stamp is None:
+            self._settled = self._first_need = None
+            return
+        first = first_needing_run(graph, cells)
+        self._settled = _Settled(graph.version, model.path, stamp) if first is None else None
+        positions = {} if first is None else {cell.id: i for i, cell in enumerate(cells)}
+        self._first_need = _FirstNeed(
+            graph.version, model.path, stamp, self.sent_code.version, first, positions
+        )
+
+    def _may_pull(self, model: NotebookModel, cells: list[NotebookCell], trigger: str) -> bool:
+        """:func:`may_pull`, answered from the note of the last reply while nothing
+        it rests on moved: the admission of a run near the end of a big notebook
+        otherwise asks every cell above it (~1.4 ms at 1,000 cells, cold)."""
+        note = self._first_need
+        if (
+            note is not None
+            and self.direction != ANY_ORDER
+            and note.graph_version == self.state.graph.version
+            and note.sent_version == self.sent_code.version
+            and note.path == model.path
+            and note.stamp == model.stamp()
+        ):
+            if note.first is None:
+                return False
+            position = note.positions.get(trigger)
+            if position is not None:
+                return note.first < position
+        return may_pull(self.state.graph, cells, trigger, self.direction)
 
     def admit_now(self, msg_id: str) -> Admission | None:
         """The admission of a browser request when it can be decided without waiting.
@@ -474,7 +518,7 @@ class KernelRunner:
     async def _pull_upstream(self, model: NotebookModel, request: BrowserRequest) -> None:
         async with self.state.lock:
             cells = await model.code_cells()
-            if may_pull(self.state.graph, cells, str(request.cell_id), self.direction):
+            if self._may_pull(model, cells, str(request.cell_id)):
                 await self.prepare_predictions(cells, model.metadata())
             # A browser run that finished meanwhile is out of ``inflight`` but maybe
             # not in the replica yet: refresh until no await separates the two.
@@ -500,7 +544,7 @@ class KernelRunner:
         cell of a notebook's fresh upper part waits for no analysis of the
         never-run cells below (the cascade after its reply needs them).
         """
-        if not may_pull(self.state.graph, cells, str(request.cell_id), self.direction):
+        if not self._may_pull(model, cells, str(request.cell_id)):
             return []
         cells = [NotebookCell(c.id, request.code) if c.id == request.cell_id else c for c in cells]
         predicted = self.predicted(cells, model.metadata(), inline=inline)

@@ -14,9 +14,11 @@ from typing import Any
 
 import pytest
 
+from kernel_agent import planning
 from kernel_agent.graph import CellRecord
 from kernel_agent.planning import NotebookCell
 from server_ext import predict
+from server_ext import runner as runner_module
 from server_ext.config import Cascade
 from server_ext.notebook import PendingOutputs, SavedFile, SentCode, _Snapshot
 from server_ext.predict import INLINE_ANALYSES, Predictions
@@ -191,3 +193,53 @@ def test_a_cell_run_again_counts_as_its_newest_run() -> None:
     sent.note("x", "x = 2", 3.0)
     assert list(sent.since(2.0)) == [("x", "x = 2"), ("y", "y = 1")]
     assert list(sent.since(2.5)) == [("x", "x = 2")]
+
+
+def test_the_admission_answers_from_the_last_replys_note_while_nothing_moved(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Whether a pull before a cell may run anything is noted after each reply
+    (where the first cell that needs a run is); the next admission reads the
+    note instead of asking every cell above, until the graph, the notebook or
+    the browser's runs move. Every answer is the one the full check gives."""
+    runner = KernelRunner("k", object(), Cascade(), None, logging.getLogger("test"))  # type: ignore[arg-type]
+    graph = runner.state.graph
+    graph.put(CellRecord("a", 1, "x = 1", frozenset(), frozenset({"x"})))
+    graph.put(CellRecord("b", 2, "y = x", frozenset({"x"}), frozenset({"y"})))
+    read = _Snapshot(stamp=object(), saved_at=100.0, metadata={}, cells=[
+        ("a", "x = 1"), ("b", "y = x"), ("n1", "z = y"), ("n2", "w = z"),
+    ])  # fmt: skip
+    sent = runner.sent_code  # the browser's runs, laid over the saved cells
+    model = saved_file(sent)
+    cells = model._cells(read)
+    asked: list[str] = []
+
+    def full_check(graph: Any, cells: Any, trigger: str, direction: str) -> bool:
+        asked.append(trigger)
+        return planning.may_pull(graph, cells, trigger, direction)
+
+    monkeypatch.setattr(runner_module, "may_pull", full_check)
+
+    def agrees(trigger: str) -> bool:
+        answer = runner._may_pull(model, cells, trigger)
+        assert answer == planning.may_pull(graph, cells, trigger), trigger
+        return answer
+
+    runner._note_settled(model, cells)
+    assert [agrees(t) for t in ("a", "b", "n1", "n2")] == [False, False, False, True]
+    assert asked == [], "all four answered from the note"
+    graph.put(CellRecord("a", 3, "x = 1", frozenset(), frozenset({"x"})))  # b is stale now
+    assert [agrees(t) for t in ("b", "n1")] == [False, True]
+    assert asked == ["b", "n1"], "a new record: the full check"
+    runner._note_settled(model, cells)
+    asked.clear()
+    assert [agrees(t) for t in ("b", "n1")] == [False, True] and asked == []
+    sent.note("b", "y = x + 1", 200.0)
+    cells = model._cells(read)
+    agrees("n1")
+    assert asked == ["n1"], "a browser run since the note: the full check"
+    runner._note_settled(model, cells)
+    saved_again = _Snapshot(stamp=object(), saved_at=300.0, metadata={}, cells=read.cells)
+    cells = model._cells(saved_again)
+    agrees("n1")
+    assert asked == ["n1", "n1"], "the file changed since the note: the full check"

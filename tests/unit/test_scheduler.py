@@ -13,6 +13,7 @@ from kernel_agent.planning import (
     NotebookCell,
     any_needs_run,
     cell_state,
+    first_needing_run,
     needs_run,
     next_downstream,
     plan_downstream,
@@ -237,6 +238,8 @@ def test_a_blank_cell_that_never_ran_needs_no_run_but_a_cleared_one_does() -> No
         ("blank never run", [*notebook("a", "c"), NotebookCell("d", " \n")], False),
         ("edited", notebook("a", "c", edited={"c": "other"}), True),
         ("failed", notebook("a", "e"), True),
+        ("never run above stale", [NotebookCell("d", "y = 1"), *notebook("a", "b")], True),
+        ("edited above stale", notebook("c", "a", "b", edited={"a": "x = 2"}), True),
     ],
 )
 def test_any_needs_run_agrees_with_needs_run_cell_by_cell(
@@ -252,6 +255,8 @@ def test_any_needs_run_agrees_with_needs_run_cell_by_cell(
     )
     assert any(needs_run(graph, cell) for cell in cells) is expected
     assert any_needs_run(graph, cells) is expected
+    first = next((i for i, cell in enumerate(cells) if needs_run(graph, cell)), None)
+    assert first_needing_run(graph, cells) == first
 
 
 def test_plan_upstream_runs_dirty_ancestor_and_what_it_feeds() -> None:
