@@ -109,15 +109,24 @@ def any_needs_run(graph: Graph, cells: Sequence[NotebookCell]) -> bool:
     none. A notebook whose lower half never ran used to have its upper half's
     staleness worked out after every run (~9 ms a run at 3,000 cells, profiled).
     """
+    if _first_unrun_edited_or_failed(graph, cells) is not None:
+        return True
     records = graph.records
-    for cell in cells:
+    return any(graph.is_stale(cell.id) for cell in cells if cell.id in records)
+
+
+def _first_unrun_edited_or_failed(graph: Graph, cells: Sequence[NotebookCell]) -> int | None:
+    """The position of the first cell that needs a run whatever the staleness:
+    it never ran (and is not blank), its source changed since, or it failed."""
+    records = graph.records
+    for position, cell in enumerate(cells):
         record = records.get(cell.id)
         if record is None:
             if cell.source.strip():
-                return True
+                return position
         elif record.code != cell.source or not record.ok:
-            return True
-    return any(graph.is_stale(cell.id) for cell in cells if cell.id in records)
+            return position
+    return None
 
 
 def first_needing_run(graph: Graph, cells: Sequence[NotebookCell]) -> int | None:
@@ -128,16 +137,7 @@ def first_needing_run(graph: Graph, cells: Sequence[NotebookCell]) -> int | None
     cells above it (kept by the graph across runs, so mostly looked up).
     """
     records = graph.records
-    cheap = None
-    for position, cell in enumerate(cells):
-        record = records.get(cell.id)
-        if record is None:
-            if cell.source.strip():
-                cheap = position
-                break
-        elif record.code != cell.source or not record.ok:
-            cheap = position
-            break
+    cheap = _first_unrun_edited_or_failed(graph, cells)
     for position in range(len(cells) if cheap is None else cheap):
         cell_id = cells[position].id
         if cell_id in records and graph.is_stale(cell_id):

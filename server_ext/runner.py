@@ -73,20 +73,12 @@ class Admission:
 
 
 @dataclass(frozen=True)
-class _Settled:
-    """No code cell needed a run (each fresh, or blank and never run) at this graph
-    version and notebook stamp: no request can need an upstream pull while both hold."""
-
-    graph_version: int
-    path: str
-    stamp: object
-
-
-@dataclass(frozen=True)
 class _FirstNeed:
-    """Where the first code cell that needs a run sat (None: none did) at this
-    graph version, notebook stamp and count of the browser's runs: while all
-    three hold, so does the answer to "may a pull before this cell run anything"."""
+    """Where the first code cell that needs a run sat at this graph version, read
+    of the notebook (path and stamp) and count of the browser's runs: while they
+    hold, so does the answer to "may a pull before this cell run anything".
+    ``first`` None: no cell needed a run (each fresh, or blank and never run),
+    and no request can need a pull while the graph and the notebook hold."""
 
     graph_version: int
     path: str
@@ -124,7 +116,6 @@ class KernelRunner:
         self._after_run_scheduled = False
         #: tasks writing the outputs of cascaded cells whose replies came
         self._writing: list[asyncio.Future[None]] = []
-        self._settled: _Settled | None = None
         self._first_need: _FirstNeed | None = None
         self._predictions = Predictions()
         self._moved_widgets = Debouncer(lambda ids: self._spawn(self._after_widget_moves(ids)))
@@ -183,7 +174,7 @@ class KernelRunner:
             KernelChannel(self.state.kernel_id, self._kernel_manager, self._log),
         )
         self._spawn(old_channel.close())
-        self._agent, self._settled, self._first_need = None, None, None
+        self._agent, self._first_need = None, None
         self.ensure_agent()
 
     def on_death(self) -> None:
@@ -238,15 +229,20 @@ class KernelRunner:
         if cell_id:
             self.sent_code.note(str(cell_id), code, time.time())
 
+    @property
+    def _settled(self) -> _FirstNeed | None:
+        """The last note, when it found no cell that needs a run (:meth:`forward_at_once`)."""
+        note = self._first_need
+        return note if note is not None and note.first is None else None
+
     def _note_settled(self, model: NotebookModel, cells: list[NotebookCell]) -> None:
         """Remember where the first code cell that needs a run is, and so when none
         does (see :meth:`forward_at_once` and :meth:`_may_pull`)."""
         stamp, graph = model.stamp(), self.state.graph
         if stamp is None:
-            self._settled = self._first_need = None
+            self._first_need = None
             return
         first = first_needing_run(graph, cells)
-        self._settled = _Settled(graph.version, model.path, stamp) if first is None else None
         positions = {} if first is None else {cell.id: i for i, cell in enumerate(cells)}
         self._first_need = _FirstNeed(
             graph.version, model.path, stamp, self.sent_code.version, first, positions
