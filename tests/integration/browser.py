@@ -170,12 +170,14 @@ class BrowserClient:
             reply = await self.execute(source, cell_id)
             assert reply["status"] == "ok", reply
 
-    async def finish(self, msg_id: str) -> dict[str, Any]:
-        reply = await self.wait_for(
-            lambda m: (
-                m["msg_type"] == "execute_reply" and m["parent_header"].get("msg_id") == msg_id
-            )
+    async def answer(self, msg_id: str, msg_type: str = "execute_reply") -> dict[str, Any]:
+        """The first message of ``msg_type`` the kernel sent for request ``msg_id``."""
+        return await self.wait_for(
+            lambda m: m["msg_type"] == msg_type and m["parent_header"].get("msg_id") == msg_id
         )
+
+    async def finish(self, msg_id: str) -> dict[str, Any]:
+        reply = await self.answer(msg_id)
         await self.wait_for(
             lambda m: (
                 m["msg_type"] == "status"

@@ -218,22 +218,12 @@ async def test_reconnect_replay_cascades_once(
 
     slow = client.execute_message("time.sleep(1)\nr = 2", ids[0])
     client.send(slow)
-    await client.wait_for(
-        lambda m: (
-            m["msg_type"] == "execute_input"
-            and m["parent_header"].get("msg_id") == slow["header"]["msg_id"]
-        )
-    )
+    await client.answer(slow["header"]["msg_id"], "execute_input")
     client.close()  # the tab goes away while its cell runs
     again = await BrowserClient.connect(
         jp_ws_fetch, client.kernel_id, "v1", session_id=client.session.session
     )
-    await again.wait_for(
-        lambda m: (
-            m["msg_type"] == "execute_reply"
-            and m["parent_header"].get("msg_id") == slow["header"]["msg_id"]
-        )
-    )  # replayed from jupyter_server's buffer
+    await again.answer(slow["header"]["msg_id"])  # replayed from jupyter_server's buffer
     graph = await cascade_api.settled("replay.ipynb")
     rerun = [cell for cell in graph["cells"] if cell["id"] == ids[1]][0]
     assert rerun["state"] == "fresh"
@@ -288,12 +278,7 @@ async def test_run_record_rides_in_the_reply_metadata(
     await client.run_cells(["x = 1"], ids[:1])
     msg = client.execute_message("y = x", ids[1])
     client.send(msg)
-    reply = await client.wait_for(
-        lambda m: (
-            m["msg_type"] == "execute_reply"
-            and m["parent_header"].get("msg_id") == msg["header"]["msg_id"]
-        )
-    )
+    reply = await client.answer(msg["header"]["msg_id"])
     assert reply["content"]["user_expressions"] == {}
     report = reply["metadata"]["cascade_report"]
     # nbclassic sends no cellId: the server matched the code and added it
