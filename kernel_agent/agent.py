@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .analysis import CellAnalysis, FunctionSummary, close_over_calls
+from .dict_version import version_of
 from .effects import calls_conservative
 from .fingerprint import fingerprint
 from .graph import ANY_PATH, CellRecord, Graph
@@ -111,6 +112,8 @@ class Agent:
     _summaries_version: int = 0
     #: the records put since the graph began (or its recent part), oldest first
     _journal: list[CellRecord] = field(default_factory=list)
+    #: the last run's snapshot after it, with the namespace and its stamp then
+    _kept: tuple[Any, int, Snapshot] | None = None
 
     # -- IPython event hooks -------------------------------------------------
 
@@ -165,7 +168,7 @@ class Agent:
             return None
         raw = info.raw_cell or ""
         namespace = self.shell.user_ns
-        identities = snapshot(namespace)
+        identities = self._snapshot_before(namespace)
         analysis = self._analyses.analysis(self._transformed(raw), namespace, identities)
         effects = self._closed_effects(analysis)
         return _PendingRun(
@@ -176,6 +179,24 @@ class Agent:
             fingerprints={n: fingerprint(namespace[n]) for n in effects.watched if n in namespace},
             identities=identities,
         )
+
+    def _snapshot_before(self, namespace: Any) -> Snapshot:
+        """The identities before a run: the last run's after-snapshot while the
+        namespace's stamp says nothing touched it since (the common case; a
+        snapshot touches every user global), else a fresh one."""
+        kept, self._kept = self._kept, None
+        if kept is not None and kept[0] is namespace and kept[1] == version_of(namespace):
+            return kept[2]
+        return snapshot(namespace)
+
+    def _snapshot_after(self, namespace: Any) -> Snapshot:
+        """A fresh snapshot, kept for the next run when it has a stamp that
+        did not move while it was taken (another thread may write meanwhile)."""
+        stamp = version_of(namespace)
+        after = snapshot(namespace)
+        if stamp is not None and stamp == version_of(namespace):
+            self._kept = (namespace, stamp, after)
+        return after
 
     def _closed_effects(self, analysis: CellAnalysis) -> _Effects:
         """:func:`_close_effects`, kept while the analysis (a kept one, see
@@ -197,7 +218,7 @@ class Agent:
         for name, before in pending.fingerprints.items():
             if name in namespace and fingerprint(namespace[name]) != before:
                 defines.add(name)
-        after = snapshot(namespace)
+        after = self._snapshot_after(namespace)
         rebound = changed_between(pending.identities, after)
         self._analyses.saw(namespace, after, pending.identities, rebound)
         defines |= rebound
