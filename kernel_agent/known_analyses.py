@@ -62,7 +62,7 @@ class FunctionGlobals:
         seen, self._seen = self._seen, now
         if seen is None:
             functions = function_globals(namespace)
-        elif seen.ids == now.ids and seen.names == now.names:
+        elif seen is now or seen.ids == now.ids and seen.names == now.names:
             return self.version
         else:
             functions = dict(self.functions)

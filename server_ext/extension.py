@@ -44,6 +44,7 @@ def load(serverapp: Any) -> None:
     web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))
     web_app.add_handlers(".*$", page_handlers(web_app.settings["base_url"]))
     serverapp.contents_manager.register_pre_save_hook(service.pre_save_hook)
+    serverapp.contents_manager.register_post_save_hook(service.post_save_hook)
     serverapp.event_logger.add_listener(
         schema_id=KERNEL_ACTIONS_SCHEMA, listener=service.on_kernel_action
     )

@@ -51,6 +51,8 @@ class CascadeService:
         #: kernel id → notebook path, valid while the session table is unchanged
         self._path_of_kernel: dict[str, str | None] = {}
         self._session_changes = -1
+        #: saves through the contents manager, counted before and after each write
+        self._saves = 0
         self._collaboration_app: Any = _UNRESOLVED
 
     @property
@@ -161,17 +163,31 @@ class CascadeService:
         document = self._documents[room][1]
         return SharedDocument(path, document, self._watch_of(path, document))
 
-    def unchanged_now(self, path: str, stamp: object) -> bool:
+    def unchanged_now(self, path: str, stamp: object, saves: int | None = None) -> bool:
         """Whether ``path``'s cells are still those :meth:`NotebookModel.stamp`
-        identified, known at once: the saved file is unchanged, or the live
-        document we hold has the same code."""
+        identified, known at once: the live document we hold has the same code,
+        or the saved file is unchanged. ``saves``: what :meth:`saves_if_unchanged`
+        said then, so that no save since stands for an unchanged file without a
+        stat (a write from outside Jupyter is then seen at the next read)."""
         known, room = self._live_now(path)
         if not known:
             return False
         if room is None:
+            if saves is not None:
+                return saves == self._saves
             return stamp is not None and self.saved.current(path) is stamp
         watch = self._watches.get(room)
         return watch is not None and stamp == watch.stamp()
+
+    def saves_if_unchanged(self, path: str, stamp: object) -> int | None:
+        """The count of saves through Jupyter, when ``path``'s saved file is still
+        the one ``stamp`` read (one stat now, off a request's way); None when
+        it changed or a live document serves the cells."""
+        saves = self._saves
+        known, room = self._live_now(path)
+        if not known or room is not None or stamp is None:
+            return None
+        return saves if self.saved.current(path) is stamp else None
 
     def _live_now(self, path: str) -> tuple[bool, str | None]:
         """Where ``path``'s cells are, if known without waiting: (True, None) for
@@ -243,6 +259,7 @@ class CascadeService:
         Only outputs, execution counts and our own metadata key are touched;
         never sources or anyone else's metadata.
         """
+        self._saves += 1
         if model.get("type") != "notebook" or not model.get("content"):
             return
         path, notebook = path.strip("/"), model["content"]
@@ -256,6 +273,11 @@ class CascadeService:
             metadata[METADATA_KEY] = graph_metadata(
                 runner.state.graph, cell_ids, metadata.get(METADATA_KEY)
             )
+
+    def post_save_hook(self, **_: Any) -> None:
+        """Counted again once the file is written (an async contents manager
+        lets the loop run between the hooks): see :meth:`unchanged_now`."""
+        self._saves += 1
 
     async def on_kernel_action(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
         """Restarts reset a kernel's graph; shutdowns drop its runner."""

@@ -8,14 +8,23 @@ runs and check the user still sees restart-and-run-all results.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import nbformat
 from jupyter_client.session import Session
 
 
-async def test_saved_edit_above_is_pulled_before_a_rerun(
-    make_notebook: Any, open_session: Any, cascade_api: Any
-) -> None:
+def notebook_of(sources: list[str], ids: list[str]) -> Any:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    for cell, cell_id in zip(notebook.cells, ids, strict=True):
+        cell.id = cell_id
+    return notebook
+
+
+async def settled_after_a_rerun(make_notebook: Any, open_session: Any, cascade_api: Any) -> Any:
+    """A notebook whose cells all ran, then a re-run: requests now go untouched."""
     sources = ["x = 1", "print('y', x + 1)", ""]  # most notebooks end with a blank cell
     ids = make_notebook("settled.ipynb", sources)
     client = await open_session("settled.ipynb")
@@ -23,11 +32,39 @@ async def test_saved_edit_above_is_pulled_before_a_rerun(
     await cascade_api.settled("settled.ipynb")
     await client.execute(sources[1], ids[1])  # a re-run in the settled notebook
     await cascade_api.settled("settled.ipynb")
+    return client, sources, ids
 
-    # A browser saves an edit of the first cell without running it.
-    make_notebook("settled.ipynb", ["x = 50", *sources[1:]])
+
+async def test_saved_edit_above_is_pulled_before_a_rerun(
+    make_notebook: Any, open_session: Any, cascade_api: Any, jp_fetch: Any
+) -> None:
+    client, sources, ids = await settled_after_a_rerun(make_notebook, open_session, cascade_api)
+
+    # The browser saves an edit of the first cell without running it.
+    body = {
+        "type": "notebook",
+        "format": "json",
+        "content": notebook_of(["x = 50", *sources[1:]], ids),
+    }
+    await jp_fetch("api", "contents", "settled.ipynb", method="PUT", body=json.dumps(body))
     runs = await cascade_api.runs_caused_by(client, "settled.ipynb", sources[1], ids[1])
     assert [run.code for run in runs] == ["x = 50", sources[1]]
+    assert runs[-1].stdout == "y 51\n"
+
+
+async def test_an_edit_written_outside_jupyter_is_pulled_by_the_next_run_at_the_latest(
+    make_notebook: Any, open_session: Any, cascade_api: Any
+) -> None:
+    """A settled notebook's requests are not held for a look at the file:
+    only saves through Jupyter are counted then. A file written by another
+    program is read again after the reply, so the run after is admitted
+    with it (the browser shows neither until it reloads)."""
+    client, sources, ids = await settled_after_a_rerun(make_notebook, open_session, cascade_api)
+
+    make_notebook("settled.ipynb", ["x = 50", *sources[1:]])
+    first = await cascade_api.runs_caused_by(client, "settled.ipynb", sources[1], ids[1])
+    runs = first + await cascade_api.runs_caused_by(client, "settled.ipynb", sources[1], ids[1])
+    assert [run.code for run in runs].count("x = 50") == 1
     assert runs[-1].stdout == "y 51\n"
 
 
