@@ -10,7 +10,7 @@ from .config import Cascade
 from .handlers import handlers
 from .pages import page_handlers
 from .proxy import CascadeConnectionMixin, compose_connection_class
-from .service import KERNEL_ACTIONS_SCHEMA, CascadeService
+from .service import CONTENTS_SCHEMA, KERNEL_ACTIONS_SCHEMA, CascadeService
 
 
 def _install_connection_class(serverapp: Any) -> None:
@@ -47,6 +47,9 @@ def load(serverapp: Any) -> None:
     serverapp.contents_manager.register_post_save_hook(service.post_save_hook)
     serverapp.event_logger.add_listener(
         schema_id=KERNEL_ACTIONS_SCHEMA, listener=service.on_kernel_action
+    )
+    serverapp.event_logger.add_listener(
+        schema_id=CONTENTS_SCHEMA, listener=service.on_contents_action
     )
     IOLoop.current().add_callback(_check_connection_class, serverapp)
     serverapp.log.info(

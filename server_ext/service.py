@@ -28,6 +28,7 @@ from .runner import KernelRunner
 
 _UNRESOLVED = object()
 KERNEL_ACTIONS_SCHEMA = "https://events.jupyter.org/jupyter_server/kernel_actions/v1"
+CONTENTS_SCHEMA = "https://events.jupyter.org/jupyter_server/contents_service/v1"
 
 
 class CascadeService:
@@ -51,8 +52,9 @@ class CascadeService:
         #: kernel id → notebook path, valid while the session table is unchanged
         self._path_of_kernel: dict[str, str | None] = {}
         self._session_changes = -1
-        #: saves through the contents manager, counted before and after each write
-        self._saves = 0
+        #: path → saves through the contents manager (counted before and after each
+        #: write) and reads (a page reload after a ``git pull``): see :meth:`unchanged_now`
+        self._touches: dict[str, int] = {}
         self._collaboration_app: Any = _UNRESOLVED
 
     @property
@@ -167,14 +169,16 @@ class CascadeService:
         """Whether ``path``'s cells are still those :meth:`NotebookModel.stamp`
         identified, known at once: the live document we hold has the same code,
         or the saved file is unchanged. ``saves``: what :meth:`saves_if_unchanged`
-        said then, so that no save since stands for an unchanged file without a
-        stat (a write from outside Jupyter is then seen at the next read)."""
+        said then, so that no save or read through Jupyter since, and no read of
+        ours that found the file changed, stands for an unchanged file without a
+        stat. A file written outside Jupyter and not reloaded in a browser is
+        seen at the next read, after the reply."""
         known, room = self._live_now(path)
         if not known:
             return False
         if room is None:
             if saves is not None:
-                return saves == self._saves
+                return saves == self._touches.get(path, 0) and self.saved.last_read(path) is stamp
             return stamp is not None and self.saved.current(path) is stamp
         watch = self._watches.get(room)
         return watch is not None and stamp == watch.stamp()
@@ -183,7 +187,7 @@ class CascadeService:
         """The count of saves through Jupyter, when ``path``'s saved file is still
         the one ``stamp`` read (one stat now, off a request's way); None when
         it changed or a live document serves the cells."""
-        saves = self._saves
+        saves = self._touches.get(path, 0)
         known, room = self._live_now(path)
         if not known or room is not None or stamp is None:
             return None
@@ -259,7 +263,7 @@ class CascadeService:
         Only outputs, execution counts and our own metadata key are touched;
         never sources or anyone else's metadata.
         """
-        self._saves += 1
+        self._touched(path)
         if model.get("type") != "notebook" or not model.get("content"):
             return
         path, notebook = path.strip("/"), model["content"]
@@ -274,10 +278,19 @@ class CascadeService:
                 runner.state.graph, cell_ids, metadata.get(METADATA_KEY)
             )
 
-    def post_save_hook(self, **_: Any) -> None:
+    def post_save_hook(self, model: dict[str, Any] | None = None, **_: Any) -> None:
         """Counted again once the file is written (an async contents manager
         lets the loop run between the hooks): see :meth:`unchanged_now`."""
-        self._saves += 1
+        self._touched(str((model or {}).get("path", "")))
+
+    async def on_contents_action(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
+        """A notebook fetched, saved, renamed, copied or deleted through Jupyter:
+        the next request looks at the file again (see :meth:`unchanged_now`)."""
+        self._touched(str(data.get("path", "")))
+
+    def _touched(self, path: str) -> None:
+        path = path.strip("/")
+        self._touches[path] = self._touches.get(path, 0) + 1
 
     async def on_kernel_action(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
         """Restarts reset a kernel's graph; shutdowns drop its runner."""

@@ -126,3 +126,17 @@ async def test_a_rerun_nothing_reads_leaves_later_edits_cascading(
     runs = await cascade_api.runs_caused_by(client, "leaf.ipynb", "y = x * 10", ids[1])
     assert [run.code for run in runs] == ["y = x * 10", sources[2]]
     assert runs[-1].stdout == "c 10\n"
+
+
+async def test_a_notebook_reloaded_after_an_outside_write_is_pulled_at_once(
+    make_notebook: Any, open_session: Any, cascade_api: Any, jp_fetch: Any
+) -> None:
+    """``git pull``, then the browser reloads the notebook: its fetch through
+    Jupyter makes the next request look at the file before it goes."""
+    client, sources, ids = await settled_after_a_rerun(make_notebook, open_session, cascade_api)
+
+    make_notebook("settled.ipynb", ["x = 50", *sources[1:]])
+    await jp_fetch("api", "contents", "settled.ipynb", method="GET")
+    runs = await cascade_api.runs_caused_by(client, "settled.ipynb", sources[1], ids[1])
+    assert [run.code for run in runs] == ["x = 50", sources[1]]
+    assert runs[-1].stdout == "y 51\n"
