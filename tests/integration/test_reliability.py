@@ -68,7 +68,7 @@ async def test_interrupt_stops_the_cascade_and_leaves_cells_stale(
 ) -> None:
     sources = [
         "x = 1",
-        "import time\nif x > 1:\n    time.sleep(30)\nprint('slow done', x)",
+        "import time\nif x > 1:\n    print('sleeping')\n    time.sleep(30)\nprint('slow done', x)",
         "print('after', x)",
     ]
     ids = make_notebook("interrupt.ipynb", sources)
@@ -78,6 +78,11 @@ async def test_interrupt_stops_the_cascade_and_leaves_cells_stale(
     mark = len(client.messages)
     await client.execute("x = 2", ids[0])
     await wait_for_state(cascade_api, "interrupt.ipynb", ids[1], "running")
+    # An interrupt is only felt inside a request (an idle ipykernel ignores
+    # SIGINT): wait until the cell is sleeping, as a user would see it print.
+    await client.wait_for(
+        lambda m: m["msg_type"] == "stream" and "sleeping" in m["content"].get("text", "")
+    )
     await jp_fetch("api", "kernels", client.kernel_id, "interrupt", method="POST", body="")
     graph = await cascade_api.settled("interrupt.ipynb", timeout=20)
     states = {c["id"]: c["state"] for c in graph["cells"]}
