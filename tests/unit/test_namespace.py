@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import random
 import types
 from typing import Any
 
 import pytest
 
 from kernel_agent.analysis import analyze
-from kernel_agent.namespace import Aliases, refine, resolve, split
+from kernel_agent.identities import user_names
+from kernel_agent.namespace import (
+    _MISSING,
+    ALIAS_SCAN,
+    Aliases,
+    _members,
+    _mutable,
+    refine,
+    resolve,
+    split,
+)
 
 
 class Cart:
@@ -289,3 +300,82 @@ def test_user_objects_are_never_called() -> None:
     found = analyze("h['a'].append(2)\nprint(h.x, h['a'])\nf(h)", ns)
     assert "alias" in found.defines
     assert "h['a']" in found.uses
+
+
+class _Everything:
+    def __contains__(self, _: object) -> bool:
+        return True
+
+
+def every_alias(namespace: dict[str, Any], path: str) -> set[str]:
+    """The aliases by brute force: every global and member path spelled, then looked up."""
+    index: dict[int, list[str]] = {}
+    for name in user_names(namespace):
+        value = namespace[name]
+        if not _mutable(value):
+            continue
+        index.setdefault(id(value), []).append(name)
+        for spelled, item in _members(name, value, _Everything()):  # type: ignore[arg-type]
+            if _mutable(item):
+                index.setdefault(id(item), []).append(spelled)
+    parts, found = split(path), set()
+    for end in range(1, len(parts) + 1):
+        value = resolve(parts[:end], namespace)
+        if value is _MISSING:
+            break
+        own, rest = "".join(parts[:end]), "".join(parts[end:])
+        found |= {other + rest for other in index.get(id(value), []) if other != own}
+    return found
+
+
+class Plain:
+    pass
+
+
+def random_namespace(rng: random.Random) -> dict[str, Any]:
+    pool: list[Any] = [[1], {"k": [2]}, Plain(), 3, "s", (4, [5])]
+    namespace: dict[str, Any] = {}
+    for i in range(rng.randint(1, 12)):
+        kind = rng.choice(["list", "dict", "object", "shared", "int", "big"])
+        if kind == "list":
+            value: Any = [rng.choice(pool) for _ in range(rng.randint(0, 4))]
+        elif kind == "dict":
+            value = {rng.choice(["a", "b", 1, True]): rng.choice(pool) for _ in range(3)}
+        elif kind == "object":
+            value = Plain()
+            for attr in rng.sample(["x", "y", "z"], 2):
+                setattr(value, attr, rng.choice(pool))
+        elif kind == "big":
+            value = [rng.choice(pool) for _ in range(ALIAS_SCAN + 1)]
+        elif kind == "int":
+            value = i
+        else:
+            value = rng.choice(pool)
+        namespace[f"g{i}"] = value
+        pool.append(value)
+    return namespace
+
+
+def random_path(rng: random.Random, namespace: dict[str, Any]) -> str:
+    path, value = rng.choice(list(namespace)), None
+    for _ in range(rng.randint(0, 2)):
+        value = resolve(split(path), namespace)
+        if isinstance(value, dict) and value:
+            path += f"[{rng.choice(list(value))!r}]"
+        elif isinstance(value, list) and value:
+            path += f"[{rng.randrange(len(value))}]"
+        elif isinstance(value, Plain) and vars(value):
+            path += f".{rng.choice(list(vars(value)))}"
+    return path
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_aliases_are_those_a_walk_spelling_every_path_finds(seed: int) -> None:
+    """One :class:`Aliases` answers several paths in turn (it keeps what it
+    searched): each answer must be what spelling every path would find."""
+    rng = random.Random(seed)
+    namespace = random_namespace(rng)
+    aliases = Aliases(namespace)
+    for _ in range(4):
+        path = random_path(rng, namespace)
+        assert aliases.of(path) == every_alias(namespace, path), path
