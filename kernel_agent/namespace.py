@@ -224,17 +224,17 @@ def _item_value(value: Any, part: str) -> object:
     return _MISSING
 
 
-def _mutable(value: object) -> bool:
-    return not _is(value, _NOT_MUTABLE)
-
-
 _IMMUTABLE, _DICT, _LIST, _OTHER = "immutable", "dict", "list", "other"
-#: type → how :class:`Aliases` reads its values (checking 15 base classes per
-#: global was most of a walk over thousands of them)
-_SHAPES: dict[type, str] = {}
+#: id(type) → (type, how :class:`Aliases` reads its values): checking 15 base
+#: classes per global was most of a walk over thousands of them. Keyed by id,
+#: as a metaclass may define ``__hash__``; the type is held, so its id stays its.
+_SHAPES: dict[int, tuple[type, str]] = {}
 
 
 def _shape(kind: type) -> str:
+    known = _SHAPES.get(id(kind))
+    if known is not None and known[0] is kind:
+        return known[1]
     if issubclass(kind, _NOT_MUTABLE):
         shape = _IMMUTABLE
     elif issubclass(kind, dict):
@@ -245,12 +245,12 @@ def _shape(kind: type) -> str:
         shape = _OTHER
     if len(_SHAPES) >= 1024:  # classes redefined run after run
         _SHAPES.clear()
-    _SHAPES[kind] = shape
+    _SHAPES[id(kind)] = (kind, shape)
     return shape
 
 
-def _mutable_shape(value: object) -> bool:
-    return (_SHAPES.get(type(value)) or _shape(type(value))) is not _IMMUTABLE
+def _mutable(value: object) -> bool:
+    return _shape(type(value)) is not _IMMUTABLE
 
 
 class Aliases:
@@ -285,11 +285,11 @@ class Aliases:
             if value is _MISSING:
                 break
             chain.append((end, value))
-        wanted = {id(value) for _, value in chain if _mutable_shape(value)}
+        wanted = {id(value) for _, value in chain if _mutable(value)}
         if not wanted <= self._searched:
             root = chain[0][1]
             members = _member_values(root, _shape(type(root)))
-            wanted.update(id(member) for member in members if _mutable_shape(member))
+            wanted.update(id(member) for member in members if _mutable(member))
             self._search(wanted - self._searched)
         aliases: set[str] = set()
         for end, value in chain:
@@ -305,7 +305,7 @@ class Aliases:
         found, namespace = self._found, self.namespace
         for name in shared_user_names(namespace):
             value = namespace[name]
-            shape = _SHAPES.get(type(value)) or _shape(type(value))
+            shape = _shape(type(value))
             if shape is _IMMUTABLE:
                 continue
             if id(value) in wanted:

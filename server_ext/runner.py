@@ -52,8 +52,8 @@ class Notebooks(Protocol):
     def find_path_now(self, kernel_id: str) -> str | None: ...
     async def open_model(self, path: str, runner: KernelRunner) -> NotebookModel: ...
     def open_model_now(self, path: str, runner: KernelRunner) -> NotebookModel | None: ...
-    def unchanged_now(self, path: str, stamp: object, saves: int | None = None) -> bool: ...
-    def saves_if_unchanged(self, path: str, stamp: object) -> int | None: ...
+    def unchanged_now(self, path: str, stamp: object, touches: int | None = None) -> bool: ...
+    def touches_if_unchanged(self, path: str, stamp: object) -> int | None: ...
 
 
 def wants_opt_out(code: str, metadata: dict[str, Any]) -> bool:
@@ -88,9 +88,9 @@ class _FirstNeed:
     first: int | None
     #: each cell's position, when some cell needs a run
     positions: dict[str, int]
-    #: the count of saves through Jupyter while the saved file was the one read
-    #: (:meth:`Notebooks.saves_if_unchanged`): a request then needs no stat
-    saves: int | None = None
+    #: how often the file was saved or read through Jupyter, while it was the
+    #: one read (:meth:`Notebooks.touches_if_unchanged`): then no stat per request
+    touches: int | None = None
 
 
 def _defined_names(source: str) -> frozenset[str]:
@@ -224,7 +224,7 @@ class KernelRunner:
             return False
         if self._notebooks.find_path_now(state.kernel_id) != settled.path:
             return False
-        return self._notebooks.unchanged_now(settled.path, settled.stamp, settled.saves)
+        return self._notebooks.unchanged_now(settled.path, settled.stamp, settled.touches)
 
     def forwarded(self, msg_id: str, code: str, metadata: dict[str, Any]) -> None:
         """Note a request :meth:`forward_at_once` let through (it carries a cellId)."""
@@ -248,9 +248,9 @@ class KernelRunner:
             return
         first = first_needing_run(graph, cells)
         positions = {} if first is None else {cell.id: i for i, cell in enumerate(cells)}
-        saves = self._notebooks.saves_if_unchanged(model.path, stamp) if first is None else None
+        touches = self._notebooks.touches_if_unchanged(model.path, stamp) if first is None else None
         self._first_need = _FirstNeed(
-            graph.version, model.path, stamp, self.sent_code.version, first, positions, saves
+            graph.version, model.path, stamp, self.sent_code.version, first, positions, touches
         )
 
     def _may_pull(self, model: NotebookModel, cells: list[NotebookCell], trigger: str) -> bool:

@@ -53,7 +53,8 @@ class CascadeService:
         self._path_of_kernel: dict[str, str | None] = {}
         self._session_changes = -1
         #: path → saves through the contents manager (counted before and after each
-        #: write) and reads (a page reload after a ``git pull``): see :meth:`unchanged_now`
+        #: write) and other contents actions, reads included (a page reload after
+        #: a ``git pull``): see :meth:`unchanged_now`
         self._touches: dict[str, int] = {}
         self._collaboration_app: Any = _UNRESOLVED
 
@@ -165,33 +166,34 @@ class CascadeService:
         document = self._documents[room][1]
         return SharedDocument(path, document, self._watch_of(path, document))
 
-    def unchanged_now(self, path: str, stamp: object, saves: int | None = None) -> bool:
+    def unchanged_now(self, path: str, stamp: object, touches: int | None = None) -> bool:
         """Whether ``path``'s cells are still those :meth:`NotebookModel.stamp`
         identified, known at once: the live document we hold has the same code,
-        or the saved file is unchanged. ``saves``: what :meth:`saves_if_unchanged`
-        said then, so that no save or read through Jupyter since, and no read of
-        ours that found the file changed, stands for an unchanged file without a
-        stat. A file written outside Jupyter and not reloaded in a browser is
-        seen at the next read, after the reply."""
+        or the saved file is unchanged. ``touches``: what
+        :meth:`touches_if_unchanged` said then; while no save or read of the
+        file through Jupyter since, and no read of ours that found it changed,
+        it stands for an unchanged file without a stat. A file written outside
+        Jupyter and not reloaded in a browser is seen at the next read, after
+        the reply."""
         known, room = self._live_now(path)
         if not known:
             return False
         if room is None:
-            if saves is not None:
-                return saves == self._touches.get(path, 0) and self.saved.last_read(path) is stamp
+            if touches is not None:
+                return touches == self._touches.get(path, 0) and self.saved.last_read(path) is stamp
             return stamp is not None and self.saved.current(path) is stamp
         watch = self._watches.get(room)
         return watch is not None and stamp == watch.stamp()
 
-    def saves_if_unchanged(self, path: str, stamp: object) -> int | None:
-        """The count of saves through Jupyter, when ``path``'s saved file is still
-        the one ``stamp`` read (one stat now, off a request's way); None when
-        it changed or a live document serves the cells."""
-        saves = self._touches.get(path, 0)
+    def touches_if_unchanged(self, path: str, stamp: object) -> int | None:
+        """How often ``path`` was saved or read through Jupyter, when its saved
+        file is still the one ``stamp`` read (one stat now, off a request's
+        way); None when it changed or a live document serves the cells."""
+        touches = self._touches.get(path, 0)
         known, room = self._live_now(path)
         if not known or room is not None or stamp is None:
             return None
-        return saves if self.saved.current(path) is stamp else None
+        return touches if self.saved.current(path) is stamp else None
 
     def _live_now(self, path: str) -> tuple[bool, str | None]:
         """Where ``path``'s cells are, if known without waiting: (True, None) for
