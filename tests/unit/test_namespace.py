@@ -296,7 +296,7 @@ class Hostile(dict):  # type: ignore[type-arg]
 
 def test_user_objects_are_never_called() -> None:
     ns: dict[str, object] = {"h": Hostile(a=[1]), "alias": None}
-    ns["alias"] = dict.__getitem__(ns["h"], "a")  # type: ignore[call-overload]
+    ns["alias"] = dict.__getitem__(ns["h"], "a")  # type: ignore[call-overload, index]
     found = analyze("h['a'].append(2)\nprint(h.x, h['a'])\nf(h)", ns)
     assert "alias" in found.defines
     assert "h['a']" in found.uses
