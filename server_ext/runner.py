@@ -365,10 +365,11 @@ class KernelRunner:
 
         The common case of re-running a cell nothing else reads. Deciding it here
         spares the pass's work (~0.3 ms of server CPU) at the moment the client
-        is reading the reply. The cells are those last read, without a stat of
-        the saved file: the settled note keeps their stamp, so the next
-        request's check (:meth:`forward_at_once`) still finds a file changed
-        meanwhile, and admits that request as usual.
+        is reading the reply. The cells are those last read: the note checks
+        the saved file once (:meth:`Notebooks.touches_if_unchanged`), and a
+        file changed since that read leaves the note without a count, so the
+        next request's check (:meth:`forward_at_once`) looks at the file and
+        admits that request as usual.
         """
         settled, state = self._settled, self.state
         if settled is None or settled.graph_version != version:
