@@ -7,6 +7,9 @@ identity changes of globals, and stores a :class:`CellRecord` keyed by the
 ``cellId`` of the request. New records travel to the server in the metadata of
 the execute_reply that asked for them (:func:`_hook_reply_metadata`), or as a
 user expression calling :meth:`report` where the kernel offers no such hook.
+Where the server asks (:meth:`Agent.report_after_replies`), a browser run's
+record is taken and its report sent on iopub once its reply is on its way
+(:mod:`.after_reply`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from .after_reply import ReportSender, msg_id_of
 from .analysis import CellAnalysis, FunctionSummary, close_over_calls
 from .dict_version import version_of
 from .effects import calls_conservative
@@ -25,7 +29,13 @@ from .graph import ANY_PATH, CellRecord, Graph
 from .identities import Snapshot, changed_between, is_user_name, snapshot
 from .known_analyses import KnownAnalyses
 from .paths import root
-from .protocol import AGENT_NAME, PROTOCOL_VERSION, REPORT_METADATA_KEY, encode_report
+from .protocol import (
+    AGENT_NAME,
+    PROTOCOL_VERSION,
+    REPORT_METADATA_KEY,
+    encode_report,
+    follows_marker,
+)
 
 log = logging.getLogger("kernel_agent")
 
@@ -49,6 +59,8 @@ class _PendingRun:
     effects: _Effects
     fingerprints: dict[str, Any]
     identities: Snapshot
+    #: the request asked for its report in the reply (the server's own runs)
+    asked: bool = False
 
 
 def _close_effects(
@@ -114,10 +126,18 @@ class Agent:
     _journal: list[CellRecord] = field(default_factory=list)
     #: the last run's snapshot after it, with the namespace and its stamp then
     _kept: tuple[Any, int, Snapshot] | None = None
+    #: iopub, once the server asked for reports after replies
+    _sender: ReportSender | None = None
+    #: a run whose record waits for its reply to leave, with its result
+    _unfinished: tuple[_PendingRun, Any] | None = None
+    #: the request whose report is owed on iopub; and the last such request's id
+    _owed: dict[str, Any] | None = None
+    _followed: str | None = None
 
     # -- IPython event hooks -------------------------------------------------
 
     def pre_run_cell(self, info: Any) -> None:
+        self._settle()
         # %%capture, %time... call run_cell inside a run: only the outer run counts.
         self._depth += 1
         if self._depth > 1:
@@ -137,10 +157,47 @@ class Agent:
         pending, self._pending = self._pending, None
         if pending is None:
             return
+        if not pending.asked and self._finish_after_reply(pending, result):
+            return
         try:
             self._finish(pending, result)
         except Exception:
             self._log_failure("recording")
+
+    def _finish_after_reply(self, pending: _PendingRun, result: Any) -> bool:
+        """Leave the record and the report of a browser's run until its reply is
+        sent (see :mod:`.after_reply`); False where the server did not ask for
+        that or the kernel cannot (then the reply carries the report)."""
+        sender = self._sender
+        request = sender.request() if sender is not None else None
+        if request is None or not ReportSender.after_this_message(self._settle):
+            return False
+        self._unfinished, self._owed = (pending, result), request
+        self._followed = msg_id_of(request)
+        return True
+
+    def _settle(self) -> None:
+        """Finish a run left for after its reply, and send the report owed for it.
+
+        On the kernel's next loop turn, and before anything that reads the
+        records (the next run, a report, a widget): the namespace is as the
+        run left it, since no code ran in between.
+        """
+        unfinished, self._unfinished = self._unfinished, None
+        if unfinished is not None:
+            try:
+                self._finish(*unfinished)
+            except Exception:
+                self._log_failure("recording")
+        owed, self._owed = self._owed, None
+        if owed is None or self._sender is None:
+            return
+        try:
+            self._sender.send(owed, self.report_payload(self.reported))
+        except Exception:  # the server then asks for the records itself
+            self._log_failure("report")
+            return
+        self.reported = max(self.reported, self.clock)
 
     def _log_failure(self, stage: str) -> None:
         """The first failure is logged with its traceback; repeats stay quiet."""
@@ -166,6 +223,7 @@ class Agent:
         cell_id = metadata.get("cellId") or getattr(info, "cell_id", None)
         if not cell_id:
             return None
+        asked = REPORT_METADATA_KEY in metadata
         raw = info.raw_cell or ""
         namespace = self.shell.user_ns
         identities = self._snapshot_before(namespace)
@@ -178,6 +236,7 @@ class Agent:
             effects=effects,
             fingerprints={n: fingerprint(namespace[n]) for n in effects.watched if n in namespace},
             identities=identities,
+            asked=asked,
         )
 
     def _snapshot_before(self, namespace: Any) -> Snapshot:
@@ -286,6 +345,7 @@ class Agent:
         """A browser moved these widgets: record a run that redefines the globals
         holding them, so the cells that read them become stale. Returns the names.
         """
+        self._settle()
         wanted = set(comm_ids)
         names = sorted(
             name
@@ -311,6 +371,7 @@ class Agent:
         The server passes the notebook's cell ``order`` when it changed, so
         in-kernel previews know what is above and below.
         """
+        self._settle()
         if order is not None:
             self.order = [str(cell_id) for cell_id in order]
         cells = [record.to_json() for record in self._records_since(since)]
@@ -328,9 +389,13 @@ class Agent:
 
     def add_reply_metadata(self, parent: Any, metadata: dict[str, Any]) -> None:
         """Add a report to an execute_reply's metadata: the one its request asked
-        for, else (non-silent requests) the records since the last such report."""
+        for, else (non-silent requests) the records since the last such report,
+        or word that they follow on iopub (:meth:`report_after_replies`)."""
         parent = parent or {}
         query = (parent.get("metadata") or {}).get(REPORT_METADATA_KEY)
+        if not isinstance(query, dict) and self._followed and msg_id_of(parent) == self._followed:
+            metadata[REPORT_METADATA_KEY] = follows_marker()
+            return
         if isinstance(query, dict):
             since = query.get("since") or 0
         elif not (parent.get("content") or {}).get("silent", False):
@@ -343,6 +408,14 @@ class Agent:
             self._log_failure("report")
             return
         self.reported = max(self.reported, self.clock)
+
+    def report_after_replies(self) -> bool:
+        """Asked by the server, which reads the kernel's iopub itself: from now
+        on a browser's run is recorded, and its report sent, after its reply
+        (:mod:`.after_reply`). False where reports cannot ride in replies or
+        the kernel has no iopub session; then nothing changes."""
+        self._sender = ReportSender.for_shell(self.shell) if self.reply_metadata else None
+        return self._sender is not None
 
 
 def load_ipython_extension(shell: Any) -> Agent:

@@ -13,7 +13,7 @@ from typing import Any
 
 #: Bump when the report payload or how it travels changes; the server refuses
 #: other versions (and re-injects its own agent over an older one).
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 
 #: Name under which the agent object lives in the user namespace.
 AGENT_NAME = "__cascade_agent__"
@@ -30,6 +30,21 @@ REPORT_KEY = "__cascade_report__"
 #: the records since the previous such report (its ``since`` says from when),
 #: so a browser's request crosses the server unchanged.
 REPORT_METADATA_KEY = "cascade_report"
+
+#: A browser's run's record is taken, and its report sent, once the
+#: execute_reply is on its way (the browser then sees its reply that much
+#: sooner): the reply's metadata holds ``{"version": .., "follows": true}`` and
+#: the report follows on iopub as a message of this type and topic, parented
+#: to the request. The server reads it on its own iopub socket and keeps it
+#: from the browsers'. Only where the server asked for it (:meth:`Agent.report_after_replies`).
+REPORT_MSG_TYPE = "cascade_report"
+REPORT_TOPIC = b"cascade.report"
+
+
+def follows_marker() -> dict[str, Any]:
+    """What an execute_reply's metadata holds when its report follows on iopub."""
+    return {"version": PROTOCOL_VERSION, "follows": True}
+
 
 #: First line of a cell that opts this run out of cascading (see README).
 OPT_OUT_MARKER = "# cascade: off"

@@ -4,7 +4,9 @@ The agent travels as source inside one silent execute request, so it runs in
 any Python kernel — another venv, another Python, a remote machine — without
 being installed there (DESIGN §3). Its answers come back as user_expressions,
 except the report after a run, which rides in the execute_reply's metadata
-when the kernel is an ipykernel (cheaper: no display formatting).
+when the kernel is an ipykernel (cheaper: no display formatting), or, for a
+browser's run on a local kernel, follows the reply on iopub (see
+``kernel_agent.after_reply`` and :mod:`.due_reports`).
 """
 
 from __future__ import annotations
@@ -102,24 +104,31 @@ class AgentInfo:
     instance: str
     #: reports can ride in execute_reply metadata (else: as a user expression)
     reply_metadata: bool
+    #: a browser run's report follows its reply on iopub (``kernel_agent.after_reply``)
+    reports_follow: bool = False
 
 
 async def inject(channel: KernelChannel) -> AgentInfo:
-    """Load the agent; return its instance id (stable while the kernel lives)."""
+    """Load the agent; return its instance id (stable while the kernel lives).
+
+    Where our channel reads the kernel's iopub reports, the agent is asked to
+    send a browser run's report after its reply (``kernel_agent.after_reply``).
+    """
+    expressions = {
+        "instance": f"{AGENT_NAME}.instance_id",
+        "reply_metadata": f"{AGENT_NAME}.reply_metadata",
+    }
+    if channel.reads_reports:
+        expressions["reports_follow"] = f"{AGENT_NAME}.report_after_replies()"
     reply = await channel.execute(
-        bootstrap_source(),
-        silent=True,
-        store_history=False,
-        user_expressions={
-            "instance": f"{AGENT_NAME}.instance_id",
-            "reply_metadata": f"{AGENT_NAME}.reply_metadata",
-        },
+        bootstrap_source(), silent=True, store_history=False, user_expressions=expressions
     )
     if reply.get("status") != "ok":
         raise AgentUnavailable(f"{reply.get('ename')}: {reply.get('evalue')}")
     return AgentInfo(
         str(_expression_value(reply, "instance")),
         _expression_value(reply, "reply_metadata") is True,
+        "reports_follow" in expressions and _expression_value(reply, "reports_follow") is True,
     )
 
 

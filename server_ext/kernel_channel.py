@@ -19,6 +19,8 @@ from typing import Any
 from .transports import Transport, transport_for
 
 IopubHandler = Callable[[dict[str, Any]], None]
+#: called with the request's msg_id and the payload of an agent report on iopub
+ReportHandler = Callable[[str, dict[str, Any]], None]
 
 
 class KernelGone(RuntimeError):
@@ -48,6 +50,13 @@ class KernelChannel:
         self._ready: asyncio.Future[None] | None = None
         #: from the kernel's kernel_info_reply, e.g. "python"; None until started
         self.language: str | None = None
+        #: where the agent's reports that follow replies go (``kernel_agent.after_reply``)
+        self.on_report: ReportHandler | None = None
+
+    @property
+    def reads_reports(self) -> bool:
+        """Whether reports sent on iopub reach :attr:`on_report` (started, not a gateway)."""
+        return self._transport is not None and self._transport.reads_reports
 
     async def ensure_started(self) -> None:
         if self._ready is None:
@@ -65,6 +74,10 @@ class KernelChannel:
                 self._on_shell(msg)
             elif channel == "iopub":
                 self._on_iopub(msg)
+            elif channel == "report":
+                parent = str((msg.get("parent_header") or {}).get("msg_id", ""))
+                if self.on_report is not None and parent:
+                    self.on_report(parent, msg.get("content") or {})
             elif channel == "closed":
                 self.fail_all("the kernel connection closed")
         except Exception:

@@ -218,18 +218,26 @@ class CascadeConnectionMixin:
         The browser gets every message first; reading a reply and our
         bookkeeping follow in the same loop step, so no later browser message
         can overtake them. jupyter_server does not modify the frames it sends.
+        The agent's reports on iopub are for our own socket, not the browsers'.
         """
+        if message and codec.is_agent_report(message[0]) and _channel(stream) == "iopub":
+            return
         super().handle_outgoing_message(stream, *message)  # type: ignore[misc]
         self._cascade_note_unnoted()
         if message:
-            channel = stream if isinstance(stream, str) else getattr(stream, "channel", None)
-            reply = codec.read_shell_reply(self.session, message[0]) if channel == "shell" else None
+            shell = _channel(stream) == "shell"
+            reply = codec.read_shell_reply(self.session, message[0]) if shell else None
         else:
             reply = codec.read_json_reply(stream)
         runner = self._cascade_runner() if reply is not None else None
         if reply is not None and runner is not None:
             getattr(self, "_cascade_sent", set()).discard(reply.parent_msg_id)
             runner.on_reply(reply.parent_msg_id, reply.status, reply.report)
+
+
+def _channel(stream: Any) -> str | None:
+    """The channel of a ZMQ connection's outgoing message (a stream, or its name on replay)."""
+    return stream if isinstance(stream, str) else getattr(stream, "channel", None)
 
 
 def _admitted(incoming: codec.Incoming, admission: Admission) -> codec.Frame:

@@ -37,6 +37,7 @@ from . import agent_link
 from .codec import CarriedReport
 from .config import Cascade
 from .debounce import Debouncer
+from .due_reports import DueReports
 from .kernel_channel import KernelChannel, KernelGone
 from .notebook import NotebookModel, SentCode, match_cell
 from .outputs import OutputCollector
@@ -111,6 +112,9 @@ class KernelRunner:
         self.state = KernelState(kernel_id)
         self.config = config
         self.channel = KernelChannel(kernel_id, kernel_manager, log)
+        self.channel.on_report = self._on_report
+        #: browser replies whose report follows on iopub, and reports read first
+        self._due_reports = DueReports(self._finish_reply)
         self.sent_code = SentCode()
         self._kernel_manager = kernel_manager
         self._notebooks = notebooks
@@ -173,10 +177,12 @@ class KernelRunner:
     def on_restart(self) -> None:
         """The kernel restarted: forget its state, reconnect, reload the agent."""
         self.state.reset()
+        self._due_reports.clear()
         old_channel, self.channel = (
             self.channel,
             KernelChannel(self.state.kernel_id, self._kernel_manager, self._log),
         )
+        self.channel.on_report = self._on_report
         self._spawn(old_channel.close())
         self._agent, self._first_need = None, None
         self.ensure_agent()
@@ -185,6 +191,7 @@ class KernelRunner:
         """The kernel died for good: wake every waiter, stop cascading."""
         self.channel.fail_all("the kernel died")
         self.state.reset()
+        self._due_reports.clear()
         self.state.enabled = False
         self.state.last_error = "the kernel died"
 
@@ -220,7 +227,7 @@ class KernelRunner:
             return False
         if state.enabled is not True or not state.reports_in_metadata:
             return False
-        if state.lock.locked() or state.replica_outdated:
+        if state.lock.locked() or state.replica_outdated or self._due_reports:
             return False
         if self._notebooks.find_path_now(state.kernel_id) != settled.path:
             return False
@@ -289,6 +296,8 @@ class KernelRunner:
             return Admission() if self.state.enabled is False else None
         if request.cell_id is None or self.state.lock.locked() or self.state.replica_outdated:
             return None
+        if self._due_reports:  # the graph is behind a run the kernel finished
+            return None
         path = self._notebooks.find_path_now(self.state.kernel_id)
         model = self._notebooks.open_model_now(path, self) if path else None
         cells = model.code_cells_now() if model is not None else None
@@ -315,6 +324,7 @@ class KernelRunner:
         request = self.state.inflight.get(msg_id)
         if request is None or not await self._agent_ready():
             return admission
+        await self._due_reports.all_in()  # the records of runs whose reply came
         model = await self._model()
         if request.cell_id is None and request.legacy and model is not None:
             cells = await model.code_cells()
@@ -338,8 +348,24 @@ class KernelRunner:
     def on_reply(self, msg_id: str, status: str, report: CarriedReport | None = None) -> None:
         """A browser request finished; cascade once no browser request is in flight.
 
-        ``report``: the agent report the admission asked for, when the reply has it.
+        ``report``: the agent report, when the reply has it, or word that it
+        follows on iopub (then the reply waits for it: :class:`DueReports`).
         """
+        if report is None:
+            report = self._due_reports.came_first(msg_id)
+        elif report.follows:
+            if msg_id not in self.state.inflight or self.state.enabled is not True:
+                return
+            report = self._due_reports.wait_for(msg_id, status)
+            if report is None:
+                return
+        self._finish_reply(msg_id, status, report)
+
+    def _on_report(self, msg_id: str, payload: dict[str, Any]) -> None:
+        """An agent report read on iopub, for the reply to ``msg_id``."""
+        self._due_reports.arrived(msg_id, payload, msg_id in self.state.inflight)
+
+    def _finish_reply(self, msg_id: str, status: str, report: CarriedReport | None) -> None:
         request = self.state.inflight.pop(msg_id, None)
         if request is None or self.state.enabled is not True:
             return

@@ -18,6 +18,8 @@ from jupyter_client.session import Session, new_id
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
+from .codec import is_agent_report
+
 MessageHandler = Callable[[str, dict[str, Any]], None]
 #: The msg_ids whose iopub messages are of interest (a live view: it changes).
 ParentFilter = Collection[str]
@@ -25,6 +27,7 @@ ParentFilter = Collection[str]
 
 class Transport(Protocol):
     session: Session
+    reads_reports: bool
 
     async def start(self, deliver: MessageHandler, wanted: ParentFilter | None = None) -> None: ...
     def send(self, channel: str, msg: dict[str, Any]) -> None: ...
@@ -33,6 +36,9 @@ class Transport(Protocol):
 
 class ZmqTransport:
     """A private jupyter_client client on a local kernel's ZMQ sockets."""
+
+    #: reads the agent's reports that follow replies on iopub (see ``codec.is_agent_report``)
+    reads_reports = True
 
     def __init__(self, kernel_manager: Any, log: logging.Logger) -> None:
         # A session of our own: the kernel routes replies by the shell socket's
@@ -67,6 +73,9 @@ class ZmqTransport:
         while True:
             try:
                 frames = await socket.recv_multipart()
+                if name == "iopub" and is_agent_report(frames):
+                    deliver("report", session.deserialize(session.feed_identities(frames)[1]))
+                    continue
                 if wanted is not None and not wanted:
                     continue  # nothing of ours is running: not even the parent is read
                 _, parts = session.feed_identities(frames)
@@ -99,6 +108,9 @@ class GatewayTransport:
     jupyter_server's own GatewayKernelClient polls its queues in a busy loop;
     one websocket read loop costs nothing while idle.
     """
+
+    #: the gateway's browser websockets would pass the agent's iopub reports on
+    reads_reports = False
 
     def __init__(self, kernel_id: str, log: logging.Logger) -> None:
         self._kernel_id = kernel_id

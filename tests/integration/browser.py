@@ -176,8 +176,8 @@ class BrowserClient:
             lambda m: m["msg_type"] == msg_type and m["parent_header"].get("msg_id") == msg_id
         )
 
-    async def finish(self, msg_id: str) -> dict[str, Any]:
-        reply = await self.answer(msg_id)
+    async def finish(self, msg_id: str, msg_type: str = "execute_reply") -> dict[str, Any]:
+        reply = await self.answer(msg_id, msg_type)
         await self.wait_for(
             lambda m: (
                 m["msg_type"] == "status"

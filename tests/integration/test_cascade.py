@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from kernel_agent.protocol import PROTOCOL_VERSION, REPORT_MSG_TYPE
 from server_ext import predict
 
 PROTOCOLS = ["v1", "legacy"]
@@ -268,11 +269,13 @@ async def test_opt_out_by_marker_and_by_metadata(
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
-async def test_run_record_rides_in_the_reply_metadata(
+async def test_run_record_follows_the_reply_and_never_reaches_the_browser(
     protocol: str, make_notebook: Any, open_session: Any, cascade_api: Any
 ) -> None:
-    """On ipykernel the agent's report comes back in the browser's own reply's
-    metadata: its user_expressions stay exactly what the browser asked for."""
+    """On ipykernel the run's record is taken once the browser's reply is on its
+    way: the reply's metadata says the report follows, the report comes on
+    iopub to the server alone, and the browser's user_expressions stay exactly
+    what it asked for."""
     ids = make_notebook("ride.ipynb", ["x = 1", "y = x"])
     client = await open_session("ride.ipynb", protocol)
     await client.run_cells(["x = 1"], ids[:1])
@@ -280,10 +283,38 @@ async def test_run_record_rides_in_the_reply_metadata(
     client.send(msg)
     reply = await client.answer(msg["header"]["msg_id"])
     assert reply["content"]["user_expressions"] == {}
-    report = reply["metadata"]["cascade_report"]
-    # nbclassic sends no cellId: the server matched the code and added it
-    record = next(cell for cell in report["cells"] if cell["id"] == ids[1])
-    assert (record["uses"], record["defines"]) == (["x"], ["y"])
+    assert reply["metadata"]["cascade_report"] == {"version": PROTOCOL_VERSION, "follows": True}
     graph = await cascade_api.settled("ride.ipynb")
+    # nbclassic sends no cellId: the server matched the code and added it
     edges = {(e["source"], e["target"]): e["symbols"] for e in graph["edges"]}
     assert edges == {(ids[0], ids[1]): ["x"]}
+    # iopub keeps its order: once a later request's idle status is in, so is the report
+    info = client.new_message("kernel_info_request", {})
+    client.send(info)
+    await client.finish(info["header"]["msg_id"], "kernel_info_reply")
+    assert not [m for m in client.messages if m["msg_type"] == REPORT_MSG_TYPE]
+
+
+async def test_a_run_sent_as_its_previous_reply_comes_waits_for_that_runs_record(
+    make_notebook: Any, open_session: Any, cascade_api: Any
+) -> None:
+    """The record of a run reaches the server after its reply: a request sent the
+    moment that reply is read must still see the run, so the stale cell between
+    the two runs is pulled first and the last cell runs once, with the new value."""
+    sources = ["x = 1", "y = x + 1", "print('y is', y)"]
+    ids = make_notebook("due.ipynb", sources)
+    client = await open_session("due.ipynb")
+    await client.run_cells(sources, ids)
+    await cascade_api.settled("due.ipynb")
+
+    mark = len(client.messages)
+    first = client.execute_message("x = 5", ids[0])
+    client.send(first)
+    await client.answer(first["header"]["msg_id"])
+    last = client.execute_message(sources[2], ids[2])
+    client.send(last)
+    await client.finish(last["header"]["msg_id"])
+    await cascade_api.settled("due.ipynb")
+    runs = client.executions(mark)
+    assert [run.code for run in runs] == ["x = 5", *sources[1:]]
+    assert runs[2].stdout == "y is 6\n"

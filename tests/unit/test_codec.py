@@ -180,3 +180,17 @@ def test_well_formed_frames_in_both_formats() -> None:
     assert not codec.Incoming(v1_frame(msg)[:20], codec.V1_PROTOCOL).well_formed
     assert not codec.Incoming("{not json", None).well_formed
     assert not codec.Incoming("text on a binary protocol", codec.V1_PROTOCOL).well_formed
+
+
+def test_agent_reports_on_iopub_are_told_by_their_topic_alone() -> None:
+    from kernel_agent.protocol import REPORT_MSG_TYPE, REPORT_TOPIC, follows_marker
+
+    report = SESSION.serialize(SESSION.msg(REPORT_MSG_TYPE, {"cells": []}), ident=REPORT_TOPIC)
+    status = SESSION.serialize(SESSION.msg("status", {}), ident=b"kernel.k.status")
+    assert codec.is_agent_report(report)
+    assert not codec.is_agent_report(status)
+    assert not codec.is_agent_report([])
+    follows = codec.CarriedReport.of({}, {"cascade_report": follows_marker()})
+    carried = codec.CarriedReport.of({}, {"cascade_report": {"version": 4, "cells": []}})
+    assert follows is not None and follows.follows
+    assert carried is not None and not carried.follows
