@@ -70,6 +70,7 @@ class CascadeConnectionMixin:
         self._cascade_queue, self._cascade_draining = deque(), False
         self._cascade_sent: set[str] = set()
         self._cascade_unnoted: deque[tuple[KernelRunner, bytes]] = deque()
+        self._cascade_fast_path = self._cascade_may_forward_unread()
         connected = super().connect()  # type: ignore[misc]
         if inspect.isawaitable(connected):  # a Future (ZMQ) or a coroutine (gateway)
             await connected
@@ -131,14 +132,20 @@ class CascadeConnectionMixin:
         finally:
             self._cascade_draining = False
 
+    def _cascade_may_forward_unread(self) -> bool:
+        """Whether this connection's requests may be forwarded before we read them:
+        v1 frames, and no ``allowed_message_types`` (jupyter_server then parses the
+        header, and a broken one must not reach it). Both are fixed at connect."""
+        kernels = getattr(self, "multi_kernel_manager", None)
+        return self._cascade_protocol == codec.V1_PROTOCOL and not getattr(
+            kernels, "allowed_message_types", None
+        )
+
     def _cascade_forward_at_once(self, runner: KernelRunner, frame: Any) -> bool:
         """A v1 execute request that needs nothing from us first (see the runner),
         told before the frame is decoded (:func:`codec.is_v1_execute_request`)."""
-        if self._cascade_protocol != codec.V1_PROTOCOL or not codec.is_v1_execute_request(frame):
+        if not getattr(self, "_cascade_fast_path", False) or not codec.is_v1_execute_request(frame):
             return False
-        kernels = getattr(self, "multi_kernel_manager", None)
-        if getattr(kernels, "allowed_message_types", None):
-            return False  # jupyter_server then parses the header: a broken one must not reach it
         try:
             return runner.forward_at_once()
         except Exception:
