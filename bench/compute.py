@@ -41,9 +41,10 @@ from .kernel_socket import KernelSocket
 
 TARGET = 1.05
 PATH = "compute.ipynb"
-#: wall time per workload, in seconds (all servers together): with 12 kernel
-#: processes, 45 s gives fib(22) ~30 paired repetitions in each (30 s gave 17,
-#: capped at 201 in all)
+#: wall time per workload, in seconds, of the stock and cascade servers together
+#: (ipyflow's runs, when its column is on, come on top): with 12 kernel
+#: processes, 45 s gives fib(22) ~30 paired repetitions in each (30 s for all
+#: servers gave 17, capped at 201 in all)
 BUDGET = 45.0
 #: the most repetitions of one workload (all kernel processes together)
 MAX_REPS = 601
@@ -59,9 +60,10 @@ SILENCE = 0.05
 KERNELS = 12
 
 
-def repetitions_for(warm_up: float, servers: int) -> int:
-    """Repetitions that fit ``BUDGET`` given one warm-up run's time, within 21..MAX_REPS."""
-    per_rep = servers * (warm_up + SILENCE)
+def repetitions_for(warm_up: float) -> int:
+    """Repetitions of the compared pair that fit ``BUDGET`` given one warm-up run's
+    time, within 21..MAX_REPS."""
+    per_rep = 2 * (warm_up + SILENCE)
     return max(21, min(MAX_REPS, int(BUDGET / per_rep)))
 
 
@@ -148,7 +150,7 @@ def run(bench: Bench) -> list[Row]:
         sockets, warm_up = _open_kernels(bench, names, sources, f"compute-{round_}.ipynb")
         for i, work in enumerate(available):
             if work.name not in reps:
-                reps[work.name] = bench.repetitions(repetitions_for(warm_up[work.code], len(names)))
+                reps[work.name] = bench.repetitions(repetitions_for(warm_up[work.code]))
             cell_id = f"c{len(available) + i}"
             share = -(-reps[work.name] // kernels)  # this kernel's part, rounded up
             for _, name in interleaved(names, share):

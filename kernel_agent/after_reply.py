@@ -39,9 +39,10 @@ class ReportSender:
 
     @staticmethod
     def after_this_message(callback: Callable[[], None]) -> bool:
-        """Run ``callback`` on the kernel's loop once the message being handled is
-        answered (ipykernel handles one shell message at a time); False without
-        a running loop (a plain IPython shell)."""
+        """Run ``callback`` on the kernel's next loop turn: ipykernel's handler of
+        an execute_request sends its reply and idle status without giving the
+        loop a turn, and takes up the next shell message only after this turn.
+        False without a running loop (a plain IPython shell)."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

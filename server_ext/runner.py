@@ -351,14 +351,15 @@ class KernelRunner:
         ``report``: the agent report, when the reply has it, or word that it
         follows on iopub (then the reply waits for it: :class:`DueReports`).
         """
-        if report is None:
+        if report is not None and report.follows:
+            if msg_id in self.state.inflight and self.state.enabled is True:
+                report = self._due_reports.wait_for(msg_id, status)
+                if report is None:
+                    return  # finished when its report comes
+            else:
+                report = None  # not a run we track: nothing to wait for
+        elif report is None:
             report = self._due_reports.came_first(msg_id)
-        elif report.follows:
-            if msg_id not in self.state.inflight or self.state.enabled is not True:
-                return
-            report = self._due_reports.wait_for(msg_id, status)
-            if report is None:
-                return
         self._finish_reply(msg_id, status, report)
 
     def _on_report(self, msg_id: str, payload: dict[str, Any]) -> None:
