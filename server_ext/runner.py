@@ -324,7 +324,11 @@ class KernelRunner:
         request = self.state.inflight.get(msg_id)
         if request is None or not await self._agent_ready():
             return admission
-        await self._due_reports.all_in()  # the records of runs whose reply came
+        if self._due_reports:  # the records of runs whose reply came: then decide
+            await self._due_reports.all_in()
+            at_once = self.admit_now(msg_id)
+            if at_once is not None:
+                return at_once
         model = await self._model()
         if request.cell_id is None and request.legacy and model is not None:
             cells = await model.code_cells()
