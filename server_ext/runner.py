@@ -161,6 +161,11 @@ class KernelRunner:
             async with self.state.lock:
                 info = await agent_link.inject(self.channel)
                 self.state.reports_in_metadata = info.reply_metadata
+                self._log.debug(
+                    "cascade: agent loaded in kernel %s; a browser run's report %s",
+                    self.state.kernel_id,
+                    "follows its reply" if info.reports_follow else "rides in its reply",
+                )
                 self.state.apply_report(await agent_link.fetch_report(self.channel, 0))
             self.state.enabled = True
         except Exception as error:
