@@ -34,8 +34,7 @@ class ReportSender:
     def request(self) -> dict[str, Any] | None:
         """The shell request being handled, if it has a message id to parent a report."""
         parent = self._kernel.get_parent("shell")
-        msg_id = ((parent or {}).get("header") or {}).get("msg_id")
-        return parent if msg_id else None
+        return parent if msg_id_of(parent) else None
 
     @staticmethod
     def after_this_message(callback: Callable[[], None]) -> bool:

@@ -41,9 +41,9 @@ class DueReports:
     def wait_for(self, msg_id: str, status: str) -> CarriedReport | None:
         """The report of a reply that says it follows, when it came already;
         else None, and the reply is finished when it comes."""
-        early = self._early.pop(msg_id, None)
+        early = self.came_first(msg_id)
         if early is not None:
-            return CarriedReport(early)
+            return early
         timer = asyncio.get_running_loop().call_later(REPORT_WAIT, self._overdue, msg_id)
         self._due[msg_id] = (status, timer)
         self._all_in.clear()
