@@ -150,33 +150,51 @@ class KernelRunner:
         return self._agent
 
     async def _load_agent(self) -> None:
+        """Load the agent on the current channel.
+
+        A kernel restarted by its own restarter is reset twice, before and after
+        the restart (:meth:`on_restart`): a load whose channel a later reset
+        replaced leaves the state to the load that replaced it.
+        """
+        channel = self.channel
         try:
-            await self.channel.ensure_started()
-            if (self.channel.language or "").lower() != "python":
+            await channel.ensure_started()
+            if (channel.language or "").lower() != "python":
                 self.state.enabled = False
                 self.state.last_error = (
-                    f"reactivity is unavailable for {self.channel.language or 'this'} kernels"
+                    f"reactivity is unavailable for {channel.language or 'this'} kernels"
                 )
                 return
             async with self.state.lock:
-                info = await agent_link.inject(self.channel)
+                info = await agent_link.inject(channel)
+                report = await agent_link.fetch_report(channel, 0)
+                if channel is not self.channel:
+                    return
                 self.state.reports_in_metadata = info.reply_metadata
                 self._log.debug(
                     "cascade: agent loaded in kernel %s; a browser run's report %s",
                     self.state.kernel_id,
                     "follows its reply" if info.reports_follow else "rides in its reply",
                 )
-                self.state.apply_report(await agent_link.fetch_report(self.channel, 0))
+                self.state.apply_report(report)
             self.state.enabled = True
         except Exception as error:
+            if channel is not self.channel:
+                return
             self.state.enabled = False
             self.state.last_error = f"agent failed to load: {error}"
             self._log.warning("cascade: kernel %s passes through: %s", self.state.kernel_id, error)
 
     async def _agent_ready(self) -> bool:
-        agent = self.ensure_agent()
-        if not agent.done():
-            await asyncio.wait({agent}, timeout=self.config.agent_timeout)
+        """Wait (up to ``agent_timeout``) for the agent, following a load that a
+        restart replaced to the one that replaced it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.agent_timeout
+        while not (agent := self.ensure_agent()).done():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            await asyncio.wait({agent}, timeout=remaining)
         return self.state.enabled is True
 
     def on_restart(self) -> None:

@@ -85,6 +85,7 @@ class KernelState:
         self.clock = 0
         self.agent_instance = None
         self.enabled = None
+        self.last_error = None
         self.inflight.clear()
         self.triggers.clear()
         self.trigger_failed = False

@@ -109,11 +109,18 @@ async def test_kernel_death_mid_cascade_does_not_hang(
     await client.answer(rerun["header"]["msg_id"])
     graph = await cascade_api.settled("death.ipynb", timeout=60)
     assert graph["busy"] is False
-    # the kernel was restarted by jupyter_server; the notebook works again
+    # The kernel was restarted by jupyter_server. JupyterLab reconnects on
+    # "restarting" (jupyter_server reads a kernel's ports for new websockets only),
+    # and the notebook works again, reactively: no load of the agent failed.
     await client.wait_for(
         lambda m: m["msg_type"] == "status" and m["content"]["execution_state"] == "restarting"
     )
-    reply = await client.execute("print('alive')")
+    client.close()
+    client = await open_session("death.ipynb", kernel_id=client.kernel_id)
+    graph = await cascade_api.graph("death.ipynb")
+    assert graph["available"] is True
+    assert graph["reason"] is None
+    reply = await client.execute("print('alive')", ids[2])
     assert reply["status"] == "ok"
 
 
