@@ -1,0 +1,342 @@
+"""Plays a ported ipyflow case through a real server, as JupyterLab would, and judges it.
+
+Each case gets its own notebook and kernel session on the module's server.
+Cells enter the notebook when the script first runs them (a contents PUT of
+the whole notebook, then an execute request with ``metadata.cellId``). After
+each run the harness waits until the graph endpoint shows that run (its
+execution count) and no cascade is busy. Every check of the script is judged
+and every mismatch recorded, so one failing check does not hide the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from integration.browser import BrowserClient, CascadeApi
+from scenarios.server import ScenarioServer
+
+from .cases import Case, Edge, Preview, Probe, Run, Save, States
+
+DEADLINE = 60.0
+KERNEL_START = 60.0
+SETUP_ID, PROBE_ID = "setup", "probe"
+API = "from kernel_agent import cells, code, deps, lift, timestamp, users"
+
+
+def setup_source(direction: str) -> str:
+    return f"%flow mode lazy\n%flow direction {direction}\n{API}"
+
+
+def cell_id(key: int) -> str:
+    return f"c{key}"
+
+
+@dataclass
+class Outcome:
+    case: Case
+    #: one line per check that failed, naming the step and what we gave
+    mismatches: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _notebook(cells: list[tuple[str, str]]) -> dict[str, Any]:
+    kernelspec = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return {
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": ident,
+                "source": source,
+                "metadata": {},
+                "outputs": [],
+                "execution_count": None,
+            }
+            for ident, source in cells
+        ],
+        "metadata": {"kernelspec": kernelspec, "language_info": {"name": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+class Session:
+    """One case's notebook, kernel session and browser-like client."""
+
+    def __init__(self, server: ScenarioServer, case: Case) -> None:
+        self.server = server
+        self.case = case
+        self.path = f"ipyflow/{_slug(case.name)}.ipynb"
+        self.api = CascadeApi(server.fetch)
+        self.sources: dict[int, str] = {}
+        self.probe: str | None = None
+        self.client: BrowserClient | None = None
+        self.session_id: str | None = None
+        #: execution count of the case's n-th run (1-based), as ipyflow's timestamps
+        self.run_counts: list[int] = []
+        self.outcome = Outcome(case)
+        self.step = "opening the notebook"
+
+    # -- notebook and kernel ------------------------------------------------------
+
+    def _cells(self) -> list[tuple[str, str]]:
+        cells = [(SETUP_ID, setup_source(self.case.direction))]
+        cells += [(cell_id(k), self.sources[k]) for k in sorted(self.sources)]
+        if self.probe is not None:
+            cells.append((PROBE_ID, self.probe))
+        return cells
+
+    async def save(self) -> None:
+        model = {"type": "notebook", "format": "json", "content": _notebook(self._cells())}
+        await self.server.fetch("api", "contents", self.path, method="PUT", body=json.dumps(model))
+
+    async def open(self) -> None:
+        await self.server.fetch(
+            "api", "contents", "ipyflow", method="PUT", body=json.dumps({"type": "directory"})
+        )
+        await self.save()
+        body = {"path": self.path, "type": "notebook", "kernel": {"name": "python3"}}
+        response = await self.server.fetch("api", "sessions", method="POST", body=json.dumps(body))
+        session = json.loads(response.body)
+        self.session_id = session["id"]
+        self.client = await asyncio.wait_for(
+            BrowserClient.connect(self.server.ws_fetch, session["kernel"]["id"], "v1"),
+            KERNEL_START,
+        )
+        self.step = "running the setup cell"
+        reply, _ = await self._execute(setup_source(self.case.direction), SETUP_ID)
+        if reply["status"] != "ok":
+            raise RuntimeError(f"the setup cell failed: {reply}")
+        graph = await self._settled(SETUP_ID, reply["execution_count"])
+        if (graph["mode"], graph["direction"]) != ("lazy", self.case.direction):
+            raise RuntimeError(f"setup did not take: {graph['mode']}, {graph['direction']}")
+
+    async def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.session_id is not None:
+            await self.server.fetch("api", "sessions", self.session_id, method="DELETE")
+
+    # -- running --------------------------------------------------------------------
+
+    async def _execute(self, code: str, ident: str) -> tuple[dict[str, Any], str]:
+        """Run ``code`` as cell ``ident``; the reply and the stdout of that run."""
+        client = self.client
+        assert client is not None
+        msg = client.execute_message(code, ident)
+        client.send(msg)
+        msg_id = msg["header"]["msg_id"]
+        reply = await asyncio.wait_for(client.finish(msg_id), DEADLINE)
+        stdout = "".join(
+            m["content"]["text"]
+            for m in client.messages
+            if m["channel"] == "iopub"
+            and m["msg_type"] == "stream"
+            and m["parent_header"].get("msg_id") == msg_id
+            and m["content"]["name"] == "stdout"
+        )
+        return reply, stdout
+
+    async def _settled(self, ident: str, count: int | None) -> dict[str, Any]:
+        """The graph once it shows run ``count`` of ``ident`` and nothing is busy."""
+        deadline = time.monotonic() + DEADLINE
+        pause = 0.02
+        while True:
+            graph = await self.api.graph(self.path)
+            shown = {c["id"]: c["execution_count"] for c in graph["cells"]}
+            if not graph["busy"] and (count is None or shown.get(ident) == count):
+                return graph
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"the graph never showed run [{count}] of {ident} settled: {shown}"
+                )
+            await asyncio.sleep(pause)
+            pause = min(pause * 1.5, 0.2)
+
+    async def run(self, step: Run) -> None:
+        new = step.cell not in self.sources
+        if step.source is not None:
+            self.sources[step.cell] = step.source
+        elif new:
+            self.sources[step.cell] = self.case.cells[step.cell]
+        if new or step.source is not None:
+            await self.save()
+        reply, _ = await self._execute(self.sources[step.cell], cell_id(step.cell))
+        self.run_counts.append(reply["execution_count"])
+        raised = reply["status"] != "ok"
+        if raised != step.raises:
+            what = reply.get("ename", "") + " " + reply.get("evalue", "")
+            self.fail(f"the run raised: {what}" if raised else "the run did not raise")
+        await self._settled(cell_id(step.cell), reply["execution_count"])
+
+    async def save_only(self, step: Save) -> None:
+        self.sources[step.cell] = step.source
+        await self.save()
+
+    async def check_edge(self, check: Edge) -> None:
+        graph = await self.api.graph(self.path)
+        edges = {(e["source"], e["target"]): e["symbols"] for e in graph["edges"]}
+        pair = (cell_id(check.source), cell_id(check.target))
+        if (pair in edges) != check.present:
+            shown = sorted(f"{_key(a)}->{_key(b)} {edges[a, b]}" for a, b in edges)
+            word = "an" if check.present else "no"
+            self.fail(f"expected {word} edge {check.source}->{check.target}; edges: {shown}")
+
+    def fail(self, text: str) -> None:
+        self.outcome.mismatches.append(f"{self.step}: {text}")
+
+    # -- checks -----------------------------------------------------------------------
+
+    async def check_states(self, check: States) -> None:
+        graph = await self.api.graph(self.path)
+        got = {c["id"]: c["state"] for c in graph["cells"]}
+        keys = sorted(check.only) if check.only is not None else sorted(self.sources)
+        wrong = []
+        for key in keys:
+            want = check.expected(key) if key in self.sources else "never_run"
+            have = got.get(cell_id(key), "absent")
+            if have != want:
+                wrong.append(f"cell {key}: expected {want}, got {have}")
+        if wrong:
+            self.fail("; ".join(wrong))
+
+    async def check_preview(self, check: Preview) -> None:
+        ids = await self.api.preview(self.path, cell_id(check.cell))
+        got = tuple(_key(i) for i in ids)
+        if got != check.runs:
+            self.fail(f"preview of cell {check.cell}: expected {list(check.runs)}, got {got}")
+
+    async def check_probe(self, check: Probe) -> None:
+        code = check.code.format(run=[None, *self.run_counts])
+        self.probe = code
+        await self.save()
+        reply, stdout = await self._execute(code, PROBE_ID)
+        await self._settled(PROBE_ID, reply["execution_count"])
+        if reply["status"] != "ok":
+            stdout += f"{reply.get('ename')}: {reply.get('evalue')}"
+        if check.stdout is not None and stdout != check.stdout:
+            self.fail(f"{code!r} printed {stdout!r}, expected {check.stdout!r}")
+        if check.slice_cells is not None or check.slice_text is not None:
+            text = self._keyed_slice(stdout)
+            if check.slice_cells is not None:
+                got = set(int(k) for k in re.findall(r"^# Cell (-?\d+)$", text, re.MULTILINE))
+                if got != set(check.slice_cells):
+                    self.fail(
+                        f"{code!r}: slice has cells {sorted(got)}, "
+                        f"expected {sorted(check.slice_cells)}; printed {stdout!r}"
+                    )
+            if check.slice_text is not None and _squash(text) != _squash(check.slice_text):
+                self.fail(f"{code!r}: slice {text!r}, expected {check.slice_text!r}")
+
+    def _keyed_slice(self, printed: str) -> str:
+        """A printed slice with ``# Cell N`` (notebook position) rewritten to case keys."""
+        order = [ident for ident, _ in self._cells()]
+
+        def key(match: re.Match[str]) -> str:
+            position = int(match.group(1))
+            ident = order[position - 1] if 0 < position <= len(order) else "?"
+            return f"# Cell {_key(ident)}"
+
+        return re.sub(r"^# Cell (\d+)$", key, printed, flags=re.MULTILINE)
+
+
+def _key(ident: str) -> int | str:
+    return int(ident[1:]) if re.fullmatch(r"c-?\d+", ident) else ident
+
+
+def _squash(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.strip().splitlines() if line.strip())
+
+
+async def play(server: ScenarioServer, case: Case) -> Outcome:
+    session = Session(server, case)
+    started = time.monotonic()
+    try:
+        await session.open()
+        for number, action in enumerate(case.script, start=1):
+            session.step = f"step {number} ({_describe(action)})"
+            if isinstance(action, Run):
+                await session.run(action)
+            elif isinstance(action, Save):
+                await session.save_only(action)
+            elif isinstance(action, States):
+                await session.check_states(action)
+            elif isinstance(action, Edge):
+                await session.check_edge(action)
+            elif isinstance(action, Preview):
+                await session.check_preview(action)
+            elif isinstance(action, Probe):
+                await session.check_probe(action)
+    except Exception as error:  # report with the rest; keep playing the table
+        session.fail(f"the session broke off: {type(error).__name__}: {error}")
+    finally:
+        try:
+            await session.close()
+        except Exception as error:
+            session.fail(f"closing the session: {type(error).__name__}: {error}")
+    session.outcome.seconds = time.monotonic() - started
+    return session.outcome
+
+
+def _describe(action: object) -> str:
+    if isinstance(action, Run):
+        return f"run cell {action.cell}" + (" edited" if action.source is not None else "")
+    if isinstance(action, Save):
+        return f"save an edit of cell {action.cell} without running it"
+    if isinstance(action, States):
+        return "check states"
+    if isinstance(action, Edge):
+        return f"check edge {action.source}->{action.target}"
+    if isinstance(action, Preview):
+        return f"preview cell {action.cell}"
+    if isinstance(action, Probe):
+        return f"probe {action.code!r}"
+    return type(action).__name__
+
+
+class Runner:
+    """Plays cases on one server a few at a time, on a background event loop."""
+
+    def __init__(self, server: ScenarioServer, concurrency: int = 4) -> None:
+        self.server = server
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._thread.start()
+        self._slots = asyncio.run_coroutine_threadsafe(_semaphore(concurrency), self.loop).result()
+        self._plays: dict[str, Future[Outcome]] = {}
+
+    def prefetch(self, cases: Iterable[Case]) -> None:
+        for case in cases:
+            if case.name not in self._plays:
+                self._plays[case.name] = asyncio.run_coroutine_threadsafe(
+                    self._play(case), self.loop
+                )
+
+    async def _play(self, case: Case) -> Outcome:
+        async with self._slots:
+            return await play(self.server, case)
+
+    def run(self, case: Case, timeout: float = 300) -> Outcome:
+        self.prefetch([case])
+        return self._plays.pop(case.name).result(timeout=timeout)
+
+    def close(self) -> None:
+        for future in self._plays.values():
+            future.cancel()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=30)
+
+
+async def _semaphore(value: int) -> asyncio.Semaphore:
+    return asyncio.Semaphore(value)
