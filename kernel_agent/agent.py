@@ -47,6 +47,7 @@ class _Effects:
     uses: frozenset[str]
     defines: frozenset[str]
     watched: frozenset[str]
+    binds: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -87,7 +88,7 @@ def _close_effects(
     watched = analysis.maybe_mutated | analysis.method_receivers
     watched |= {root(path) for path in uses - analysis.uses if path != ANY_PATH}
     defines = frozenset(set(analysis.defines) | extra_defines)
-    return _Effects(frozenset(uses), defines, frozenset(watched))
+    return _Effects(frozenset(uses), defines, frozenset(watched), frozenset(analysis.binds))
 
 
 @dataclass
@@ -286,6 +287,7 @@ class Agent:
             self._summaries_version += 1
         self.clock += 1
         info = getattr(result, "info", None)
+        previous = self.graph.records.get(pending.cell_id)
         record = CellRecord(
             cell_id=pending.cell_id,
             ts=self.clock,
@@ -295,6 +297,8 @@ class Agent:
             ok=bool(getattr(result, "success", True)),
             execution_count=getattr(result, "execution_count", None)
             or getattr(info, "execution_count", None),
+            binds=pending.effects.binds | rebound,
+            prev_ts=previous.ts if previous is not None else None,
         )
         self._record(record)
         self.history.append(record)

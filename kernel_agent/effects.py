@@ -153,6 +153,9 @@ class CellAnalysis:
     functions: dict[str, FunctionSummary] = field(default_factory=dict)
     conservative: bool = False
     syntax_error: bool = False
+    #: paths the cell surely (re)binds whole at module level (``x = ..``,
+    #: ``x[0] = ..``): a value read below them comes from this cell, not above
+    binds: set[str] = field(default_factory=set)
 
 
 def close_over_calls(
@@ -255,6 +258,7 @@ class Recorder:
         for target, path in self._pending:
             if root(path) in defined:
                 target.add(path)
+        self.result.binds = {path for path in self.certain if path in self.result.defines}
         return self.result
 
     # -- routing -------------------------------------------------------------

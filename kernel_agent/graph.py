@@ -7,11 +7,12 @@ staleness and edges with this one implementation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from . import chains
 from .paths import _components, overlaps, root
 
 #: A use of this path means "may read anything" (exec, star-import, ...).
@@ -29,6 +30,10 @@ class CellRecord:
     defines: frozenset[str]
     ok: bool = True
     execution_count: int | None = None
+    #: paths this run rebound whole (a subset of ``defines``): see :func:`kills`
+    binds: frozenset[str] = frozenset()
+    #: when the cell ran before this run (an in-place change applied twice shows here)
+    prev_ts: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -39,6 +44,8 @@ class CellRecord:
             "defines": sorted(self.defines),
             "ok": self.ok,
             "execution_count": self.execution_count,
+            "binds": sorted(self.binds),
+            "prev_ts": self.prev_ts,
         }
 
     @classmethod
@@ -51,6 +58,8 @@ class CellRecord:
             defines=frozenset(data["defines"]),
             ok=bool(data.get("ok", True)),
             execution_count=data.get("execution_count"),
+            binds=frozenset(data.get("binds") or ()),
+            prev_ts=data.get("prev_ts"),
         )
 
 
@@ -272,11 +281,32 @@ class Graph:
     _edges: list[Edge] | None = field(default=None, repr=False, compare=False)
     #: moves on every change: answers derived from the records can be keyed by it
     version: int = field(default=0, repr=False, compare=False)
+    #: notebook position of each code cell (in_order); empty: any_order rules
+    position: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    _order: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
+    _in_order: bool = field(default=True, repr=False, compare=False)
+    #: per cell: would re-running it now read what restart-and-run-all gives it
+    _unheld: dict[str, bool] = field(default_factory=dict, repr=False, compare=False)
 
     def _changed(self) -> None:
         self.version += 1
         self._stale_set = None
         self._edges = None
+
+    def arrange(self, order: Sequence[str], in_order: bool | None = None) -> None:
+        """Tell the graph the notebook's code cell order (DESIGN §2: under in_order
+        only a definer above a cell makes it stale; under any_order, any later one).
+        ``in_order`` None keeps the direction last given."""
+        if in_order is not None:
+            self._in_order = in_order
+        key = tuple(order) if self._in_order else ()
+        if key == self._order:
+            return
+        self._order = key
+        self.position = {cell_id: i for i, cell_id in enumerate(key)}
+        self._stale.clear()
+        self._unheld.clear()
+        self._changed()
 
     def _forget_staleness(
         self, cell_id: str, old: CellRecord | None, new: CellRecord | None
@@ -287,8 +317,9 @@ class Graph:
         it read, so no other answer depends on this record. Keeping the rest
         makes a run in a big notebook cost its readers, not every cell
         (~4 ms a run at 1,000 cells, profiled)."""
-        stale = self._stale
-        if not stale:
+        stale, unheld = self._stale, self._unheld
+        unheld.pop(cell_id, None)
+        if not stale and not unheld:
             return
         stale.pop(cell_id, None)
         if old is not None and new is not None and old.defines != new.defines:
@@ -298,6 +329,7 @@ class Graph:
         if defined:
             for reader in self._readers.candidates(defined):
                 stale.pop(reader, None)
+                unheld.pop(reader, None)
 
     def put(self, record: CellRecord) -> None:
         """Replace a cell's record (a new run supersedes the old one)."""
@@ -330,7 +362,62 @@ class Graph:
         self._index.clear()
         self._readers.clear()
         self._stale.clear()
+        self._unheld.clear()
         self._changed()
+
+    def writers_of(self, path: str) -> list[CellRecord]:
+        """Records whose run defined a path overlapping ``path``."""
+        records = self.records
+        found = [records[c] for c in self._index.wildcard]
+        for bucket in self._index.buckets(path):
+            for cell_id in bucket:
+                record = records[cell_id]
+                if any(overlaps(d, path) for d in record.defines):
+                    found.append(record)
+        return found
+
+    def _positional_reasons(
+        self, target: CellRecord, before: float, first_only: bool
+    ) -> dict[str, list[str]]:
+        """Cells that make ``target``'s reads (as of ``before``) differ from
+        restart-and-run-all's, with the paths (:func:`chains.mismatch`)."""
+        reasons: dict[str, list[str]] = {}
+        place = self.position[target.cell_id]
+        for used in sorted(target.uses) if not first_only else target.uses:
+            if used == ANY_PATH:
+                culprits = [
+                    other_id
+                    for other_id, source in self.records.items()
+                    if other_id != target.cell_id
+                    and source.defines
+                    and source.ts > target.ts
+                    and self.position.get(other_id, -1) < place
+                ]
+            else:
+                culprits = chains.mismatch(
+                    self.writers_of(used), self.position, target.cell_id, used, before
+                )
+            for culprit in culprits:
+                reasons.setdefault(culprit, []).append(used)
+            if reasons and first_only:
+                break
+        return reasons
+
+    def rerun_unheld(self, cell_id: str) -> bool:
+        """Whether re-running the cell now, as it is, would read a value that
+        restart-and-run-all would not give it (a cell below rewrote it, or the
+        cell changes in place what it reads): the cells that make the value must
+        run first. False without notebook positions or a record."""
+        known = self._unheld.get(cell_id)
+        if known is None:
+            target = self.records.get(cell_id)
+            known = bool(
+                target is not None
+                and cell_id in self.position
+                and self._positional_reasons(target, chains.NOW, True)
+            )
+            self._unheld[cell_id] = known
+        return known
 
     def _candidate_definers(self, uses: Iterable[str]) -> set[str]:
         if not isinstance(uses, (set, frozenset, list, tuple)):
@@ -352,6 +439,8 @@ class Graph:
         target = self.records.get(cell_id)
         if target is None:
             return {}
+        if cell_id in self.position:
+            return self._positional_reasons(target, target.ts, False)
         reasons: dict[str, list[str]] = {}
         for other_id in self._candidate_definers(target.uses):
             source = self.records[other_id]
@@ -391,6 +480,8 @@ class Graph:
         target = self.records.get(cell_id)
         if target is None or not target.uses:
             return False
+        if cell_id in self.position:
+            return bool(self._positional_reasons(target, target.ts, True))
         records, since = self.records, target.ts
         if ANY_PATH in target.uses:
             return any(

@@ -15,10 +15,13 @@ import heapq
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from . import chains
 from .graph import ANY_PATH, DefinerIndex, Graph
 from .paths import overlaps
+from .upstream import Planner
 
 FRESH, STALE, DIRTY, ERROR, NEVER_RUN = "fresh", "stale", "dirty", "error", "never_run"
+WAITING = "waiting"
 IN_ORDER, ANY_ORDER = "in_order", "any_order"
 REACTIVE, LAZY = "reactive", "lazy"
 
@@ -37,6 +40,8 @@ class Effects:
 
     uses: frozenset[str]
     defines: frozenset[str]
+    #: the paths it surely rebinds whole (see :mod:`.chains`)
+    binds: frozenset[str] = frozenset()
 
 
 class CycleError(ValueError):
@@ -55,6 +60,32 @@ def cell_state(graph: Graph, cell: NotebookCell) -> str:
     return STALE if graph.is_stale(cell.id) else FRESH
 
 
+def cell_states(
+    graph: Graph, cells: Sequence[NotebookCell], direction: str | None = None
+) -> dict[str, str]:
+    """Every cell's state, with ``waiting`` (DESIGN §2): not stale itself, but it
+    read, through the nearest definitions above it, a path last written by a
+    cell that is stale, dirty, waiting or failed, so its output is out of date."""
+    arrange(graph, cells, direction)
+    states = {cell.id: cell_state(graph, cell) for cell in cells}
+    records = graph.records
+    position = graph.position
+    for cell in cells:
+        record = records.get(cell.id)
+        if states[cell.id] != FRESH or record is None or not position:
+            continue
+        for used in record.uses:
+            if used == ANY_PATH:
+                continue
+            writers = [w for w in graph.writers_of(used) if w.cell_id != cell.id]
+            place = position[cell.id]
+            chain = chains.expected(writers, position, place, used)
+            if any(states.get(w.cell_id) in (STALE, DIRTY, WAITING, ERROR) for w in chain):
+                states[cell.id] = WAITING
+                break
+    return states
+
+
 def effects_of(graph: Graph, cell: NotebookCell, predicted: Mapping[str, Effects]) -> Effects:
     """A cell's effects: of its current source if predicted, else of its last run."""
     if cell.id in predicted:
@@ -62,7 +93,7 @@ def effects_of(graph: Graph, cell: NotebookCell, predicted: Mapping[str, Effects
     record = graph.records.get(cell.id)
     if record is None:
         return Effects(frozenset(), frozenset())
-    return Effects(record.uses, record.defines)
+    return Effects(record.uses, record.defines, record.binds)
 
 
 def _reads_from(reader: Effects, writer: Effects) -> bool:
@@ -139,6 +170,33 @@ def first_needing_run(graph: Graph, cells: Sequence[NotebookCell]) -> int | None
     return cheap
 
 
+def arrange(graph: Graph, cells: Sequence[NotebookCell], direction: str | None = None) -> None:
+    """Give the graph the notebook order its in_order staleness rests on."""
+    in_order = None if direction is None else direction != ANY_ORDER
+    graph.arrange([cell.id for cell in cells], in_order)
+
+
+def _worth_pulling(graph: Graph, cell: NotebookCell) -> bool:
+    """A cell above that a pull runs when the trigger reads from it: it never ran,
+    was edited, or is stale. A failed cell whose inputs did not change is not: it
+    would fail again the same way (and stock would not run it either)."""
+    state = cell_state(graph, cell)
+    if state == ERROR:
+        return graph.is_stale(cell.id)
+    return state != FRESH and not (state == NEVER_RUN and not cell.source.strip())
+
+
+def _trigger_unheld(
+    graph: Graph, cells: Sequence[NotebookCell], trigger: str, predicted: Mapping[str, Effects]
+) -> bool:
+    """Whether the trigger may read a value restart-and-run-all would not give it."""
+    record = graph.records.get(trigger)
+    if record is None or trigger in predicted:
+        return trigger in predicted  # a new cell in the middle; known once predicted
+    source = next((c.source for c in cells if c.id == trigger), None)
+    return source != record.code or graph.rerun_unheld(trigger)
+
+
 def _pullable(cells: Sequence[NotebookCell], trigger: str, direction: str) -> list[NotebookCell]:
     """The cells a pull before ``trigger`` may run: those above it (under
     any_order, every other cell); none when ``trigger`` is not a cell here."""
@@ -158,7 +216,10 @@ def may_pull(
     Needs no effects: the server asks before predicting what never-run cells
     read, which in a big notebook means analysing every one of them.
     """
-    return any_needs_run(graph, _pullable(cells, trigger, direction))
+    arrange(graph, cells, direction)
+    if any_needs_run(graph, _pullable(cells, trigger, direction)):
+        return True
+    return direction != ANY_ORDER and _trigger_unheld(graph, cells, trigger, {})
 
 
 def plan_upstream(
@@ -174,7 +235,10 @@ def plan_upstream(
     cell it reads from is pulled (its output would change). Under any_order
     the ancestors may sit anywhere and run in topological order.
     """
+    arrange(graph, cells, direction)
     above = _pullable(cells, trigger, direction)
+    if direction != ANY_ORDER:
+        return _plan_in_order(graph, cells, trigger, predicted, above, repairs_only=False)
     # only a cell that needs a run starts a pull: with none, skip the effects
     if not any_needs_run(graph, above):
         return []
@@ -200,6 +264,55 @@ def plan_upstream(
     return plan
 
 
+def _plan_in_order(
+    graph: Graph,
+    cells: Sequence[NotebookCell],
+    trigger: str,
+    predicted: Mapping[str, Effects],
+    above: Sequence[NotebookCell],
+    repairs_only: bool,
+) -> list[str]:
+    if not above:
+        return []
+    if (repairs_only or not any_needs_run(graph, above)) and not _trigger_unheld(
+        graph, cells, trigger, predicted
+    ):
+        return []
+    upto = [*above, next(c for c in cells if c.id == trigger)]
+    effects = {cell.id: effects_of(graph, cell, predicted) for cell in upto}
+    worth = {cell.id: _worth_pulling(graph, cell) for cell in above}
+    planner = Planner(graph, [c.id for c in upto], trigger, effects, worth)
+    return planner.plan(repairs_only)
+
+
+def ancestors(
+    graph: Graph, cells: Sequence[NotebookCell], cell_id: str, predicted: Mapping[str, Effects]
+) -> list[str]:
+    """The cells above ``cell_id`` whose definitions it reads, transitively, through
+    the nearest definition above each reader (in_order), in notebook order."""
+    ids = [cell.id for cell in cells]
+    if cell_id not in ids:
+        return []
+    upto = cells[: ids.index(cell_id) + 1]
+    effects = {cell.id: effects_of(graph, cell, predicted) for cell in upto}
+    found = Planner(graph, [c.id for c in upto], cell_id, effects, {}).ancestors()
+    return [c.id for c in upto if c.id in found]
+
+
+def plan_repairs(
+    graph: Graph,
+    cells: Sequence[NotebookCell],
+    cell_id: str,
+    predicted: Mapping[str, Effects],
+) -> list[str]:
+    """Cells above ``cell_id`` a cascade must re-run before it (in notebook order)
+    so that it reads what restart-and-run-all gives it: the binding and every
+    in-place change of an object it changes in place again (DESIGN §2 step 4)."""
+    arrange(graph, cells)
+    above = _pullable(cells, cell_id, IN_ORDER)
+    return _plan_in_order(graph, cells, cell_id, predicted, above, repairs_only=True)
+
+
 def plan_downstream(
     graph: Graph,
     cells: Sequence[NotebookCell],
@@ -209,26 +322,69 @@ def plan_downstream(
     """Cells below the topmost trigger that a run of the triggers would re-run.
 
     A preview: the runner re-checks staleness after every run, so a cell whose
-    inputs turn out unchanged is skipped. Never-run cells stay never-run.
+    inputs turn out unchanged is skipped. Never-run cells stay never-run. A
+    cell re-runs when it is stale or reads, through the nearest definitions
+    above it (:mod:`.chains`), a path a re-run cell above it writes.
     """
+    arrange(graph, cells)
     index = {cell.id: i for i, cell in enumerate(cells)}
     present = [t for t in triggers if t in index]
     if not present:
         return []
     start = min(index[t] for t in present)
-    # only the triggers and the cells below them write or read in this plan
-    effects = {cell.id: effects_of(graph, cell, predicted) for cell in cells[start:]}
-    writers = _Writers(effects)
-    for trigger in present:
-        writers.add(trigger)
+    effects = {cell.id: effects_of(graph, cell, predicted) for cell in cells}
+    chains_of = _Chains(effects, index)
+    for cell in cells[:start]:
+        chains_of.add(cell.id)
+    rerun = set(present)
     planned: list[str] = []
-    for cell in cells[start + 1 :]:
-        if cell.id in present or cell.id not in graph.records:
-            continue
-        if writers.read_by(cell.id) or graph.is_stale(cell.id):
-            planned.append(cell.id)
-            writers.add(cell.id)
+    for cell in cells[start:]:
+        if cell.id not in present and cell.id in graph.records:
+            if graph.is_stale(cell.id) or chains_of.reads_any(cell.id, rerun):
+                planned.append(cell.id)
+                rerun.add(cell.id)
+        chains_of.add(cell.id)
     return planned
+
+
+class _Chains:
+    """The cells each reader reads from through the nearest definitions above it."""
+
+    def __init__(self, effects: Mapping[str, Effects], position: Mapping[str, int]) -> None:
+        self._effects = effects
+        self._position = position
+        self._index = DefinerIndex()
+
+    def add(self, cell_id: str) -> None:
+        self._index.add(cell_id, self._effects[cell_id].defines)
+
+    def sources(self, reader_id: str) -> set[str]:
+        """Indexed cells in the chains of the paths ``reader_id`` reads."""
+        reader = self._effects[reader_id]
+        found: set[str] = set()
+        for used in reader.uses:
+            candidates = self._index.candidates([used])
+            candidates.discard(reader_id)
+            writers = [
+                _Written(c, self._effects[c].binds)
+                for c in candidates
+                if used == ANY_PATH
+                or _reads_from(Effects(frozenset({used}), frozenset()), self._effects[c])
+            ]
+            place = self._position[reader_id]
+            found.update(w.cell_id for w in chains.expected(writers, self._position, place, used))
+        return found
+
+    def reads_any(self, reader_id: str, cells: set[str]) -> bool:
+        return not cells.isdisjoint(self.sources(reader_id))
+
+
+@dataclass(frozen=True)
+class _Written:
+    cell_id: str
+    binds: frozenset[str]
+    ts: int = 0
+    prev_ts: int | None = None
 
 
 class _Positions(Mapping[str, int]):
@@ -255,15 +411,31 @@ class _Positions(Mapping[str, int]):
 
 
 def next_downstream(
-    graph: Graph, cells: Sequence[NotebookCell], after: int, done: set[str]
+    graph: Graph,
+    cells: Sequence[NotebookCell],
+    after: int,
+    done: set[str],
+    predicted: Mapping[str, Effects] | None = None,
 ) -> str | None:
     """The first cell below position ``after`` that must run now and has not run yet:
-    stale, or re-binding a path a cell above it just redefined."""
+    stale, or re-binding a path a cell above it just redefined, or edited since
+    its run with a current source that reads a path a cell of this cascade
+    (``done``) wrote (restart-and-run-all runs it with that source)."""
+    arrange(graph, cells)
     position = _Positions(cells)
+    records = graph.records
+    written: set[str] | None = None
     start, stop, _ = slice(after + 1, None).indices(len(cells))  # as cells[after + 1 :]
     for i in range(start, stop):
         cell = cells[i]
-        if cell.id in done or cell.id not in graph.records:
+        record = records.get(cell.id)
+        if cell.id in done or record is None:
+            continue
+        if predicted is not None and record.code != cell.source and cell.id in predicted:
+            if written is None:
+                written = {d for c in done if c in records for d in records[c].defines}
+            if _reads_from(predicted[cell.id], Effects(frozenset(), frozenset(written))):
+                return cell.id
             continue
         if graph.is_stale(cell.id) or graph.overwritten_from_above(cell.id, position):
             return cell.id

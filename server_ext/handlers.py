@@ -8,7 +8,6 @@ a kernel's state and code).
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
@@ -17,11 +16,12 @@ from tornado import web
 from kernel_agent.planning import (
     CycleError,
     NotebookCell,
-    cell_state,
+    ancestors,
     plan_downstream,
     plan_upstream,
 )
 
+from .cell_states import cells_json
 from .runner import KernelRunner
 from .service import CascadeService
 
@@ -79,7 +79,7 @@ class GraphHandler(_CascadeHandler):
                 "busy": state.busy,
                 "available": state.enabled is not False,
                 "reason": state.last_error,
-                "cells": [self._cell_json(runner, cell, i) for i, cell in enumerate(cells)],
+                "cells": cells_json(runner, cells),
                 "edges": [
                     {"source": e.source, "target": e.target, "symbols": e.symbols}
                     for e in state.graph.edges()
@@ -88,29 +88,12 @@ class GraphHandler(_CascadeHandler):
             }
         )
 
-    @staticmethod
-    def _cell_json(runner: KernelRunner, cell: NotebookCell, index: int) -> dict[str, Any]:
-        state = runner.state
-        record = state.graph.records.get(cell.id)
-        if cell.id == state.running:
-            status = "running"
-        elif cell.id in state.queued:
-            status = "queued"
-        else:
-            status = cell_state(state.graph, cell)
-        return {
-            "id": cell.id,
-            "index": index,
-            "source": cell.source,
-            "execution_count": record.execution_count if record else None,
-            "state": status,
-        }
-
 
 class PreviewHandler(_CascadeHandler):
     """GET /api/cascade/preview?path=<notebook>&cell=<id> → the cells a run would run.
 
-    Body: ``{"path", "cell", "cells": [ids in run order]}``; nothing is executed.
+    Body: ``{"path", "cell", "cells": [ids in run order], "upstream": [ids]}``:
+    ``upstream`` are the up-to-date cells it reads from (not run). Nothing is executed.
     """
 
     @web.authenticated
@@ -128,7 +111,15 @@ class PreviewHandler(_CascadeHandler):
         except CycleError as error:
             raise web.HTTPError(HTTPStatus.CONFLICT, str(error)) from error
         downstream = plan_downstream(graph, cells, [cell_id], predicted)
-        self.finish({"path": path, "cell": cell_id, "cells": [*upstream, cell_id, *downstream]})
+        sources = [c for c in ancestors(graph, cells, cell_id, predicted) if c not in upstream]
+        self.finish(
+            {
+                "path": path,
+                "cell": cell_id,
+                "cells": [*upstream, cell_id, *downstream],
+                "upstream": sources,
+            }
+        )
 
 
 def handlers(base_url: str) -> list[tuple[str, type]]:

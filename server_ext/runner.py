@@ -24,11 +24,13 @@ from kernel_agent.planning import (
     CycleError,
     Effects,
     NotebookCell,
+    arrange,
     first_needing_run,
     may_pull,
     next_any_order,
     next_downstream,
     plan_downstream,
+    plan_repairs,
     plan_upstream,
 )
 from kernel_agent.protocol import OPT_OUT_MARKER
@@ -89,6 +91,8 @@ class _FirstNeed:
     first: int | None
     #: each cell's position, when some cell needs a run
     positions: dict[str, int]
+    #: cells whose re-run must pull cells above first (:meth:`Graph.rerun_unheld`)
+    unheld: frozenset[str] = frozenset()
     #: how often the file was saved or read through Jupyter, while it was the
     #: one read (:meth:`Notebooks.touches_if_unchanged`): then no stat per request
     touches: int | None = None
@@ -267,7 +271,7 @@ class KernelRunner:
     def _settled(self) -> _FirstNeed | None:
         """The last note, when it found no cell that needs a run (:meth:`forward_at_once`)."""
         note = self._first_need
-        return note if note is not None and note.first is None else None
+        return note if note is not None and note.first is None and not note.unheld else None
 
     def _note_settled(self, model: NotebookModel, cells: list[NotebookCell]) -> None:
         """Remember where the first code cell that needs a run is, and so when none
@@ -276,11 +280,23 @@ class KernelRunner:
         if stamp is None:
             self._first_need = None
             return
+        arrange(graph, cells, self.direction)
         first = first_needing_run(graph, cells)
+        unheld = frozenset(
+            cell.id for cell in cells if cell.id in graph.records and graph.rerun_unheld(cell.id)
+        )
         positions = {} if first is None else {cell.id: i for i, cell in enumerate(cells)}
-        touches = self._notebooks.touches_if_unchanged(model.path, stamp) if first is None else None
+        quiet = first is None and not unheld
+        touches = self._notebooks.touches_if_unchanged(model.path, stamp) if quiet else None
         self._first_need = _FirstNeed(
-            graph.version, model.path, stamp, self.sent_code.version, first, positions, touches
+            graph.version,
+            model.path,
+            stamp,
+            self.sent_code.version,
+            first,
+            positions,
+            unheld=unheld,
+            touches=touches,
         )
 
     def _may_pull(self, model: NotebookModel, cells: list[NotebookCell], trigger: str) -> bool:
@@ -296,6 +312,8 @@ class KernelRunner:
             and note.path == model.path
             and note.stamp == model.stamp()
         ):
+            if trigger in note.unheld:
+                return True
             if note.first is None:
                 return False
             position = note.positions.get(trigger)
@@ -607,7 +625,9 @@ class KernelRunner:
         record = self.state.graph.records.get(str(request.cell_id))
         if request.cell_id in predicted and record is not None:
             guess = predicted[request.cell_id]
-            predicted[request.cell_id] = Effects(guess.uses | record.uses, guess.defines)
+            predicted[request.cell_id] = Effects(
+                guess.uses | record.uses, guess.defines, guess.binds
+            )
         try:
             plan = plan_upstream(
                 self.state.graph, cells, str(request.cell_id), predicted, self.direction
@@ -640,7 +660,15 @@ class KernelRunner:
     def _next_cell(self, cells: list[NotebookCell], position: int, done: set[str]) -> str | None:
         if self.direction == ANY_ORDER:
             return next_any_order(self.state.graph, cells, done, self.predicted(cells))
-        return next_downstream(self.state.graph, cells, position, done)
+        return next_downstream(self.state.graph, cells, position, done, self.predicted(cells))
+
+    def _repairs(self, cells: list[NotebookCell], cell_id: str, done: set[str]) -> list[str]:
+        """Cells to re-run before ``cell_id`` so it changes in place what
+        restart-and-run-all would (the binding and the changes above it)."""
+        if self.direction == ANY_ORDER:
+            return []
+        repairs = plan_repairs(self.state.graph, cells, cell_id, self.predicted(cells))
+        return [c for c in repairs if c not in done]
 
     async def _cascade_down(self, model: NotebookModel, triggers: list[str]) -> None:
         self.state.last_error = None
@@ -658,6 +686,15 @@ class KernelRunner:
                 if next_id is None:
                     break
                 self._log.debug("cascade: %s is stale after %s", next_id, triggers)
+                by_id = {c.id: c for c in cells}
+                failed = False
+                for repair in self._repairs(cells, next_id, done):
+                    done.add(repair)
+                    if not await self._run_cell(model, by_id[repair], last):
+                        failed = True
+                        break
+                if failed:
+                    break
                 position = next(i for i, c in enumerate(cells) if c.id == next_id)
                 done.add(next_id)
                 if not await self._run_cell(model, cells[position], last):

@@ -1,0 +1,100 @@
+"""Each code cell's state as the REST graph (and the page) shows it, with why.
+
+States come from :func:`kernel_agent.planning.cell_states` (``waiting``
+included); the runner's queued and running marks win. The reason names the
+paths and the cells by their prompt numbers, as the user sees them
+("reads x, redefined by [7]").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kernel_agent.graph import Graph
+from kernel_agent.planning import (
+    DIRTY,
+    ERROR,
+    NEVER_RUN,
+    STALE,
+    WAITING,
+    NotebookCell,
+    cell_states,
+)
+
+from .runner import KernelRunner
+
+
+def _label(graph: Graph, cell_id: str, index: dict[str, int]) -> str:
+    record = graph.records.get(cell_id)
+    if record is not None and record.execution_count is not None:
+        return f"[{record.execution_count}]"
+    return f"cell {index[cell_id] + 1}" if cell_id in index else "a deleted cell"
+
+
+def _stale_reason(graph: Graph, cell_id: str, index: dict[str, int]) -> str:
+    reasons = graph.stale_reasons(cell_id)
+    parts = [
+        f"reads {', '.join(paths)}, redefined by {_label(graph, culprit, index)}"
+        for culprit, paths in sorted(reasons.items(), key=lambda kv: index.get(kv[0], -1))
+    ]
+    return "; ".join(parts) or "an input changed since it ran"
+
+
+def _waiting_reason(
+    graph: Graph, cell_id: str, states: dict[str, str], index: dict[str, int]
+) -> str:
+    record = graph.records[cell_id]
+    for culprit in sorted(graph.definers_of(record.uses), key=lambda c: index.get(c, -1)):
+        state = states.get(culprit)
+        if culprit != cell_id and state in (STALE, DIRTY, WAITING, ERROR):
+            label = _label(graph, culprit, index)
+            return f"reads from {label}, which is {state.replace('_', ' ')}"
+    return "reads from a cell that is out of date"
+
+
+def reason_for(
+    graph: Graph, cell_id: str, states: dict[str, str], index: dict[str, int]
+) -> str | None:
+    """Why a cell is not fresh, for people; None when there is nothing to say."""
+    state = states.get(cell_id)
+    if state == STALE:
+        return _stale_reason(graph, cell_id, index)
+    if state == WAITING:
+        return _waiting_reason(graph, cell_id, states, index)
+    if state == DIRTY:
+        return "edited since it ran"
+    if state == NEVER_RUN:
+        return None
+    if state == ERROR:
+        if graph.is_stale(cell_id):
+            return "failed; its inputs changed since: " + _stale_reason(graph, cell_id, index)
+        return "failed at its last run"
+    return None
+
+
+def cells_json(runner: KernelRunner, cells: list[NotebookCell]) -> list[dict[str, Any]]:
+    """The ``cells`` list of the REST graph: id, index, source, count, state, reason."""
+    state = runner.state
+    graph = state.graph
+    states = cell_states(graph, cells, runner.direction)
+    index = {cell.id: i for i, cell in enumerate(cells)}
+    found = []
+    for i, cell in enumerate(cells):
+        record = graph.records.get(cell.id)
+        if cell.id == state.running:
+            status = "running"
+        elif cell.id in state.queued:
+            status = "queued"
+        else:
+            status = states[cell.id]
+        found.append(
+            {
+                "id": cell.id,
+                "index": i,
+                "source": cell.source,
+                "execution_count": record.execution_count if record else None,
+                "state": status,
+                "reason": reason_for(graph, cell.id, states, index),
+            }
+        )
+    return found
