@@ -91,6 +91,16 @@ def _close_effects(
     return _Effects(frozenset(uses), defines, frozenset(watched), frozenset(analysis.binds))
 
 
+def _output_history(namespace: Any, count: int | None) -> set[str]:
+    """IPython's output history a run with a result wrote (``_``, ``__``, ``___``,
+    ``_N``, ``Out[N]``): data like any other global, read by later cells. ``__``
+    and ``___`` shift older results along, so they are changes, not bindings."""
+    outputs = namespace.get("Out")
+    if count is None or not isinstance(outputs, dict) or count not in outputs:
+        return set()
+    return {"_", "__", "___", f"_{count}", f"Out[{count}]"}
+
+
 @dataclass
 class Agent:
     """Per-kernel recorder; one instance is installed as ``AGENT_NAME``."""
@@ -287,6 +297,9 @@ class Agent:
             self._summaries_version += 1
         self.clock += 1
         info = getattr(result, "info", None)
+        count = getattr(result, "execution_count", None) or getattr(info, "execution_count", None)
+        history = _output_history(namespace, count)
+        defines |= history
         previous = self.graph.records.get(pending.cell_id)
         record = CellRecord(
             cell_id=pending.cell_id,
@@ -295,9 +308,8 @@ class Agent:
             uses=pending.effects.uses,
             defines=frozenset(defines),
             ok=bool(getattr(result, "success", True)),
-            execution_count=getattr(result, "execution_count", None)
-            or getattr(info, "execution_count", None),
-            binds=pending.effects.binds | rebound,
+            execution_count=count,
+            binds=pending.effects.binds | rebound | (history - {"__", "___"}),
             prev_ts=previous.ts if previous is not None else None,
         )
         self._record(record)

@@ -358,18 +358,56 @@ def _argument_paths(frame: FrameType | None, obj: Any, namespace: Mapping[str, A
     except (SyntaxError, ValueError):
         return []
     line = frame.f_lineno
+    here = _call_position(frame)
     found: list[str] = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.Call) or not node.args:
             continue
         if not node.lineno <= line <= (node.end_lineno or node.lineno):
             continue
+        if here is not None and not _contains(node, here):
+            continue  # another call on the line: ``print(deps(y), users(x))``
         parts, leftovers = expr_path(node.args[0])
         if parts and not leftovers:
             path = "".join(parts)
             if path not in found and _value_at(path, namespace) is obj:
                 found.append(path)
     return found
+
+
+def _call_position(frame: FrameType) -> tuple[int, int, int, int] | None:
+    """Where the call running in ``frame`` sits in its source (lines and columns),
+    from the code's position table (Python 3.11+); None when unknown."""
+    positions = getattr(frame.f_code, "co_positions", None)
+    if positions is None or frame.f_lasti < 0:
+        return None
+    try:
+        spot = list(positions())[frame.f_lasti // 2]
+    except (IndexError, ValueError):
+        return None
+    if None in spot:
+        return None
+    return spot  # type: ignore[return-value]
+
+
+def _contains(node: ast.Call, spot: tuple[int, int, int, int]) -> bool:
+    """Whether the running call's position (``spot``) is this call node's own span."""
+    line, end_line, column, end_column = spot
+    start = (node.lineno, node.col_offset)
+    end = (node.end_lineno or node.lineno, node.end_col_offset or 0)
+    return start <= (line, column) and (end_line, end_column) <= end and _innermost(node, spot)
+
+
+def _innermost(node: ast.Call, spot: tuple[int, int, int, int]) -> bool:
+    """No call inside ``node`` (its arguments) also spans the running call."""
+    for inner in ast.walk(node):
+        if inner is node or not isinstance(inner, ast.Call):
+            continue
+        start = (inner.lineno, inner.col_offset)
+        end = (inner.end_lineno or inner.lineno, inner.end_col_offset or 0)
+        if start <= (spot[0], spot[2]) and (spot[1], spot[3]) <= end:
+            return False
+    return True
 
 
 def _value_at(path: str, namespace: Mapping[str, Any]) -> Any:

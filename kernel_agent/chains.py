@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
+from .paths import overlaps
+
 #: Sort key of a run that has not happened (the kernel's state now: every run counts).
 NOW = float("inf")
 
@@ -30,6 +32,7 @@ class Writer(Protocol):
     ts: int
     binds: frozenset[str]
     prev_ts: int | None
+    defines: frozenset[str]
 
 
 def covers(bound: str, path: str) -> bool:
@@ -46,6 +49,14 @@ def _stores_whole(writer: Writer, path: str) -> bool:
     """A slot store that replaces the path (``x[0] = 5``): running it twice is
     running it once, so its own earlier run does not count against it."""
     return any(covers(b, path) and ("[" in b or "." in b) for b in writer.binds)
+
+
+def _stores_only(writer: Writer, path: str) -> bool:
+    """Every write of the run to ``path`` replaced a slot whole (``x[0] = 9`` for
+    ``x``): running it again repeats nothing that its latest run does not redo."""
+    if not writer.binds:
+        return False
+    return all(d in writer.binds for d in writer.defines if overlaps(d, path))
 
 
 def expected(
@@ -79,9 +90,12 @@ def applied(
         if writer.cell_id == subject and _stores_whole(writer, path):
             continue
         killing = kills(writer, path)
-        for ts in (writer.ts, writer.prev_ts):
-            if ts is not None and ts < before:
-                events.append((ts, killing, writer.cell_id))
+        if writer.ts < before:
+            events.append((writer.ts, killing, writer.cell_id))
+            if _stores_only(writer, path):
+                continue  # its latest stores replace what its earlier run stored
+        if writer.prev_ts is not None and writer.prev_ts < before:
+            events.append((writer.prev_ts, killing, writer.cell_id))
     events.sort()
     start = 0
     for index, (_, killing, _) in enumerate(events):

@@ -232,6 +232,8 @@ class Recorder:
         self.imported: dict[str, tuple[str, str | None]] = {}
         #: Names the cell rebinds at module level: the namespace is out of date for them.
         self.rebound: set[str] = set()
+        #: other global paths of an object a store went through: alias -> the path stored
+        self.alias_of: dict[str, str] = {}
         self._aliases = Aliases(namespace) if namespace is not None else None
         self._callables = Callables(namespace) if namespace is not None else None
         self._pending: list[tuple[set[str], str]] = []  # builtin names, kept if rebound
@@ -258,7 +260,9 @@ class Recorder:
         for target, path in self._pending:
             if root(path) in defined:
                 target.add(path)
-        self.result.binds = {path for path in self.certain if path in self.result.defines}
+        binds = {path for path in self.certain if path in self.result.defines}
+        binds |= {alias for alias, path in self.alias_of.items() if path in binds}
+        self.result.binds = binds
         return self.result
 
     # -- routing -------------------------------------------------------------
@@ -303,7 +307,9 @@ class Recorder:
         if kind in ("mut", "bind", "state"):
             result.defines.add(path)
             if kind == "mut":
-                result.defines.update(self.aliases(path))
+                for alias in self.aliases(path):
+                    result.defines.add(alias)
+                    self.alias_of.setdefault(alias, path)
         elif kind == "call":
             self._keep(result.calls, path, name)
         elif kind in ("recv", "maybe") and not self.is_builtin(path):

@@ -44,8 +44,10 @@ from .methods import (
     INPLACE_METHODS,
     POSITIONAL_BEFORE_INPLACE,
     PURE_METHODS,
+    changed_slot,
     mutator_name,
 )
+from .namespace import resolve, split
 from .paths import const_key, expr_path, root
 
 #: Builtins whose result never holds their arguments: a value passed is only read.
@@ -338,7 +340,7 @@ class ExpressionReader(CodeReader):
         if path is not None:
             self.rec.emit("use", path)
         if path is not None and inplace:
-            self.rec.emit("mut", path)
+            self.rec.emit("mut", path + (self._changed_slot(path, func.attr, node) or ""))
         elif path is not None and not (data and _only_read(flow, bool(fresh), data[1])):
             self.rec.emit("recv", root(path))
             self.rec.emit("maybe", root(path))
@@ -348,6 +350,16 @@ class ExpressionReader(CodeReader):
             maybe=not inplace and not isinstance(receiver, ast.Constant),
             data_only_read=data is not None and data[0] not in ("array", "value"),
         )
+
+    def _changed_slot(self, path: str, method: str, node: ast.Call) -> str | None:
+        """The slot of ``path`` an in-place call changes, with the namespace at hand
+        (see :func:`.methods.changed_slot`); None: the whole object."""
+        namespace = self.rec.namespace
+        if namespace is None or root(path) in self.rec.rebound or node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            return None
+        self.rec.read_deeper = True  # the answer rests on the object's length
+        value = resolve(split(path), namespace)
+        return changed_slot(value, method, list(node.args))
 
     def _module_call(self, node: ast.Call, module: str, function: str) -> None:
         """``np.sin(x)`` reads ``np.sin``; seeding and drawing random numbers change the

@@ -7,6 +7,8 @@ return new data rather than a view), and where ``inplace`` sits.
 
 from __future__ import annotations
 
+import ast
+
 #: Methods that mutate their receiver in place (lists, dicts, sets, deques, numpy, queues).
 INPLACE_METHODS = frozenset(
     {
@@ -97,3 +99,30 @@ def mutator_name(name: str) -> bool:
 
 
 _STRING_MUTATORS = frozenset({"isetitem", "partition", "pipe", "eval", "set_axis"})
+
+
+def _const(node: object) -> object:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, str)):
+        return node.value
+    return None
+
+
+def changed_slot(value: object, method: str, args: list[object]) -> str | None:
+    """The one slot an in-place call changes, as a path suffix (``[4]``), when the
+    receiver is a plain list or dict whose shape says so; None: the whole object.
+
+    ``lst.append(v)`` fills the slot after the last (readers of ``lst[1]`` keep
+    their value; of ``lst`` and ``lst[-1]`` not); ``lst.pop()`` empties the last;
+    ``d.pop('k')``, ``d.setdefault('k', v)`` touch ``d['k']``. Anything that
+    shifts items (insert, remove, pop(i), sort) changes the whole list.
+    """
+    if type(value) is list:
+        if method in ("append", "extend") and (method == "append" or args):
+            return f"[{len(value)}]"
+        if method == "pop" and not args and value:
+            return f"[{len(value) - 1}]"
+        return None
+    if type(value) is dict and method in ("pop", "setdefault") and args:
+        key = _const(args[0])
+        return None if key is None else f"[{key!r}]"
+    return None

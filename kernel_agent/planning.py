@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from . import chains
 from .graph import ANY_PATH, DefinerIndex, Graph
-from .paths import overlaps
+from .paths import overlaps, root
 from .upstream import Planner
 
 FRESH, STALE, DIRTY, ERROR, NEVER_RUN = "fresh", "stale", "dirty", "error", "never_run"
@@ -385,6 +385,7 @@ class _Written:
     binds: frozenset[str]
     ts: int = 0
     prev_ts: int | None = None
+    defines: frozenset[str] = frozenset()
 
 
 class _Positions(Mapping[str, int]):
@@ -452,6 +453,18 @@ def next_any_order(
     return None
 
 
+def _one_object(first: Effects, second: Effects) -> bool:
+    """Whether two cells that read each other's writes do so through one root
+    name only (``lst.append(3)`` and ``lst.append(4)``): no real cycle."""
+    shared = {
+        root(d) for d in first.defines if _reads_from(second, Effects(frozenset(), frozenset({d})))
+    }
+    shared |= {
+        root(d) for d in second.defines if _reads_from(first, Effects(frozenset(), frozenset({d})))
+    }
+    return len(shared) == 1
+
+
 def topological_order(
     graph: Graph, cells: Sequence[NotebookCell], predicted: Mapping[str, Effects]
 ) -> list[str]:
@@ -465,11 +478,18 @@ def topological_order(
         writers.add(cell.id)
     readers: dict[str, list[str]] = {cell.id: [] for cell in cells}
     indegree = dict.fromkeys(readers, 0)
+    position = {cell.id: i for i, cell in enumerate(cells)}
+    read_by = {cell.id: writers.read_by(cell.id) for cell in cells}
     for reader in cells:
-        for writer_id in writers.read_by(reader.id):
+        for writer_id in read_by[reader.id]:
+            if (
+                position[writer_id] > position[reader.id]
+                and reader.id in read_by[writer_id]
+                and _one_object(effects[writer_id], effects[reader.id])
+            ):
+                continue  # both change one object (lst.append twice): notebook order decides
             readers[writer_id].append(reader.id)
             indegree[reader.id] += 1
-    position = {cell.id: i for i, cell in enumerate(cells)}
     ready = [(position[cell.id], cell.id) for cell in cells if indegree[cell.id] == 0]
     heapq.heapify(ready)
     order: list[str] = []

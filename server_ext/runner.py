@@ -668,7 +668,9 @@ class KernelRunner:
         if self.direction == ANY_ORDER:
             return []
         repairs = plan_repairs(self.state.graph, cells, cell_id, self.predicted(cells))
-        return [c for c in repairs if c not in done]
+        # a cell of the chain ran in this cascade already: a part of the chain
+        # alone would apply the rest twice; leave the chain as it is
+        return [] if done.intersection(repairs) else repairs
 
     async def _cascade_down(self, model: NotebookModel, triggers: list[str]) -> None:
         self.state.last_error = None
