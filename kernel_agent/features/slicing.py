@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .analysis import CellAnalysis, FunctionSummary, analyze, close_over_calls
-from .graph import ANY_PATH, CellRecord
-from .paths import overlaps, root
+from ..core.analysis import CellAnalysis, FunctionSummary, analyze, close_over_calls
+from ..core.graph import ANY_PATH, CellRecord
+from ..core.paths import overlaps, root
 
 #: Cell magics whose body is ordinary code run in the user namespace.
 _BODY_MAGICS = frozenset({"memoize", "time", "capture"})

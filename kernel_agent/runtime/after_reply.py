@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from .protocol import REPORT_MSG_TYPE, REPORT_TOPIC
+from ..core.protocol import REPORT_MSG_TYPE, REPORT_TOPIC
 
 
 class ReportSender:

@@ -19,10 +19,10 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .analysis import CellAnalysis, NamespaceFacts, analyze_with_facts
-from .effects import Recheck
-from .identities import Snapshot, changed_between, snapshot
-from .namespace import function_globals, is_plain_function
+from ..core.analysis import CellAnalysis, NamespaceFacts, analyze_with_facts
+from ..core.effects import Recheck
+from ..core.identities import Snapshot, changed_between, snapshot
+from ..core.namespace import function_globals, is_plain_function
 
 _ABSENT = object()
 
