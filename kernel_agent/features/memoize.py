@@ -2,7 +2,7 @@
 
 The inputs are what the agent's analysis says the body reads (including the
 globals read by the notebook functions it calls), digested by content
-(:mod:`.content_hash`). On a hit the names the body defined are restored and
+(:mod:`~kernel_agent.runtime.content_hash`). On a hit the names the body defined are restored and
 the outputs replayed: by default only the last expression's result,
 ``--quiet`` nothing, ``--verbose`` also stdout, stderr and rich displays.
 Entries live in memory and, pickled, in a folder (``--dir PATH``, else

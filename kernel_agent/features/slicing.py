@@ -1,6 +1,6 @@
 """Program slices and statement-level facts for the state API: pure, no kernel.
 
-The agent records one :class:`~kernel_agent.graph.CellRecord` per run (what
+The agent records one :class:`~kernel_agent.core.graph.CellRecord` per run (what
 the cell used and defined). The state API answers questions about *symbols*
 (``code(y)``, ``deps(y)``, ``timestamp(y)``) from that history:
 
