@@ -36,12 +36,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kernel_agent.graph import CellRecord, Graph
+from kernel_agent.core.graph import CellRecord, Graph
 
 from .common import Bench, Row, main, median
 
 try:  # the planner moved from the server to the agent package; accept either home
-    from kernel_agent import planning
+    from kernel_agent.core import planning
 except ImportError:  # pragma: no cover - older layout
     from server_ext import scheduler as planning  # type: ignore[no-redef,attr-defined]
 

@@ -6,7 +6,7 @@ being installed there (DESIGN §3). Its answers come back as user_expressions,
 except the report after a run, which rides in the execute_reply's metadata
 when the kernel is an ipykernel (cheaper: no display formatting), or, for a
 browser's run on a local kernel, follows the reply on iopub (see
-``kernel_agent.after_reply`` and :mod:`.due_reports`).
+``kernel_agent.runtime.after_reply`` and :mod:`.due_reports`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import kernel_agent
-from kernel_agent.protocol import (
+from kernel_agent.core.protocol import (
     AGENT_NAME,
     PROTOCOL_VERSION,
     REPORT_KEY,
@@ -34,7 +34,7 @@ from .codec import CarriedReport
 from .kernel_channel import KernelChannel
 
 _BOOTSTRAP = """
-def _cascade_bootstrap(sources, agent_name, version):
+def _cascade_bootstrap(sources, packages, agent_name, version):
     import importlib.abc, importlib.util, sys
     shell = get_ipython()
     if getattr(shell.user_ns.get(agent_name), "protocol_version", None) == version:
@@ -46,7 +46,7 @@ def _cascade_bootstrap(sources, agent_name, version):
         def find_spec(self, name, path=None, target=None):
             if name not in sources:
                 return None
-            is_package = name == "kernel_agent"
+            is_package = name in packages
             return importlib.util.spec_from_loader(name, self, is_package=is_package)
 
         def create_module(self, spec):
@@ -60,10 +60,10 @@ def _cascade_bootstrap(sources, agent_name, version):
     sys.meta_path.insert(0, _CascadeFinder())
     for name in [m for m in sys.modules if m.split(".")[0] == "kernel_agent"]:
         del sys.modules[name]
-    import kernel_agent.agent
-    kernel_agent.agent.load_ipython_extension(shell)
+    import kernel_agent
+    kernel_agent.load_ipython_extension(shell)
 
-_cascade_bootstrap(%(sources)s, %(agent_name)r, %(version)r)
+_cascade_bootstrap(%(sources)s, %(packages)s, %(agent_name)r, %(version)r)
 del _cascade_bootstrap
 """
 
@@ -74,14 +74,26 @@ class AgentUnavailable(RuntimeError):
 
 @lru_cache(maxsize=1)
 def bootstrap_source() -> str:
-    """The code that installs this server's copy of ``kernel_agent`` in a kernel."""
+    """The code that installs this server's copy of ``kernel_agent`` in a kernel.
+
+    Every module of the package and of its subpackages (``core``, ``runtime``,
+    ``features``) travels by dotted name; the kernel's finder makes the names
+    that came from an ``__init__.py`` packages, so relative imports resolve.
+    """
     package_dir = Path(kernel_agent.__file__).parent
     sources = {}
-    for path in sorted(package_dir.glob("*.py")):
-        name = "kernel_agent" if path.stem == "__init__" else f"kernel_agent.{path.stem}"
-        sources[name] = path.read_text(encoding="utf-8")
+    packages = []
+    for path in sorted(package_dir.rglob("*.py")):
+        parts = ["kernel_agent", *path.relative_to(package_dir).with_suffix("").parts]
+        if not (path.parent / "__init__.py").is_file():
+            continue  # not in a (sub)package: not importable, not shipped
+        if parts[-1] == "__init__":
+            parts.pop()
+            packages.append(".".join(parts))
+        sources[".".join(parts)] = path.read_text(encoding="utf-8")
     return _BOOTSTRAP % {
         "sources": json.dumps(sources),
+        "packages": json.dumps(packages),
         "agent_name": AGENT_NAME,
         "version": PROTOCOL_VERSION,
     }
@@ -104,7 +116,7 @@ class AgentInfo:
     instance: str
     #: reports can ride in execute_reply metadata (else: as a user expression)
     reply_metadata: bool
-    #: a browser run's report follows its reply on iopub (``kernel_agent.after_reply``)
+    #: a browser run's report follows its reply on iopub (``kernel_agent.runtime.after_reply``)
     reports_follow: bool = False
 
 
@@ -112,7 +124,7 @@ async def inject(channel: KernelChannel) -> AgentInfo:
     """Load the agent; return its instance id (stable while the kernel lives).
 
     Where our channel reads the kernel's iopub reports, the agent is asked to
-    send a browser run's report after its reply (``kernel_agent.after_reply``).
+    send a browser run's report after its reply (``kernel_agent.runtime.after_reply``).
     """
     expressions = {
         "instance": f"{AGENT_NAME}.instance_id",

@@ -20,7 +20,7 @@ from jupyter_server.services.kernels.connection.base import (
     serialize_binary_message,
 )
 
-from kernel_agent.protocol import REPORT_KEY, REPORT_METADATA_KEY, REPORT_TOPIC
+from kernel_agent.core.protocol import REPORT_KEY, REPORT_METADATA_KEY, REPORT_TOPIC
 
 V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
 
@@ -279,12 +279,12 @@ class CarriedReport:
 
     @property
     def follows(self) -> bool:
-        """The reply says its report follows on iopub (``kernel_agent.after_reply``)."""
+        """The reply says its report follows on iopub (``kernel_agent.runtime.after_reply``)."""
         return isinstance(self.metadata, dict) and self.metadata.get("follows") is True
 
 
 def is_agent_report(zmq_parts: list[Any]) -> bool:
-    """Whether iopub frames are an agent report (``kernel_agent.after_reply``), told
+    """Whether iopub frames are an agent report (``kernel_agent.runtime.after_reply``), told
     by the topic frame alone: the server's own iopub socket reads those; browsers
     are not sent them."""
     return bool(zmq_parts) and _bytes(zmq_parts[0]) == REPORT_TOPIC

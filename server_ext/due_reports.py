@@ -1,4 +1,4 @@
-"""Browser replies whose agent report follows on iopub (``kernel_agent.after_reply``).
+"""Browser replies whose agent report follows on iopub (``kernel_agent.runtime.after_reply``).
 
 The reply and its report come on different sockets, so either may be read
 first. A reply waits here for its report, which then finishes it as if it had

@@ -13,7 +13,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
-from kernel_agent.planning import (
+from kernel_agent.core.planning import (
     CycleError,
     NotebookCell,
     ancestors,

@@ -50,7 +50,7 @@ class KernelChannel:
         self._ready: asyncio.Future[None] | None = None
         #: from the kernel's kernel_info_reply, e.g. "python"; None until started
         self.language: str | None = None
-        #: where the agent's reports that follow replies go (``kernel_agent.after_reply``)
+        #: where the agent's reports that follow replies go (``kernel_agent.runtime.after_reply``)
         self.on_report: ReportHandler | None = None
 
     @property

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from jupyter_core.utils import ensure_async
 from pycrdt import Array, Map, Text
 
-from kernel_agent.planning import NotebookCell
+from kernel_agent.core.planning import NotebookCell
 
 from .live_sources import SourceWatch
 

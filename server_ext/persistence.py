@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from kernel_agent.graph import CellRecord, Edge, Graph
-from kernel_agent.planning import Effects, NotebookCell
+from kernel_agent.core.graph import CellRecord, Edge, Graph
+from kernel_agent.core.planning import Effects, NotebookCell
 
 METADATA_KEY = "jupyter_cascade"
 FORMAT_VERSION = 1

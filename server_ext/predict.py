@@ -13,9 +13,9 @@ from functools import lru_cache
 
 from IPython.core.inputtransformer2 import TransformerManager
 
-from kernel_agent.analysis import CellAnalysis, FunctionSummary, analyze, close_over_calls
-from kernel_agent.graph import ANY_PATH
-from kernel_agent.planning import Effects
+from kernel_agent.core.analysis import CellAnalysis, FunctionSummary, analyze, close_over_calls
+from kernel_agent.core.graph import ANY_PATH
+from kernel_agent.core.planning import Effects
 
 #: New sources a notebook's predictions analyse inline, in the server's event
 #: loop (~0.2–2 ms each); more go to a worker thread first (:meth:`Predictions.prepare`).

@@ -18,7 +18,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kernel_agent.planning import (
+from kernel_agent.core.planning import (
     ANY_ORDER,
     LAZY,
     CycleError,
@@ -33,7 +33,7 @@ from kernel_agent.planning import (
     plan_repairs,
     plan_upstream,
 )
-from kernel_agent.protocol import OPT_OUT_MARKER
+from kernel_agent.core.protocol import OPT_OUT_MARKER
 
 from . import agent_link
 from .codec import CarriedReport

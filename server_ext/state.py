@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from kernel_agent.graph import CellRecord, Graph
+from kernel_agent.core.graph import CellRecord, Graph
 
 
 @dataclass

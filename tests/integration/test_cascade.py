@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kernel_agent.protocol import PROTOCOL_VERSION, REPORT_MSG_TYPE
+from kernel_agent.core.protocol import PROTOCOL_VERSION, REPORT_MSG_TYPE
 from server_ext import predict
 
 PROTOCOLS = ["v1", "legacy"]

@@ -8,7 +8,8 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
-from kernel_agent.agent import Agent, load_ipython_extension
+from kernel_agent import load_ipython_extension
+from kernel_agent.runtime.agent import Agent
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""What one cell's code defines and uses (kernel_agent.analysis), table-driven.
+"""What one cell's code defines and uses (kernel_agent.core.analysis), table-driven.
 
 Each case lists only the fields it is about; ``None`` means "not checked".
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from kernel_agent.analysis import (
+from kernel_agent.core.analysis import (
     CellAnalysis,
     FunctionSummary,
     analyze,

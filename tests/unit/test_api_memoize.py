@@ -15,10 +15,9 @@ import pandas as pd
 import pytest
 from IPython.core.error import UsageError
 
-from kernel_agent.analysis import FunctionSummary, analyze
-from kernel_agent.content_hash import Undigestible, digest
-from kernel_agent.memo_store import Entry, MemoCache, path_for
-from kernel_agent.memoize import (
+from kernel_agent.core.analysis import FunctionSummary, analyze
+from kernel_agent.features.memo_store import Entry, MemoCache, path_for
+from kernel_agent.features.memoize import (
     QUIET,
     VERBOSE,
     Options,
@@ -28,6 +27,7 @@ from kernel_agent.memoize import (
     input_digests,
     parse_options,
 )
+from kernel_agent.runtime.content_hash import Undigestible, digest
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -119,7 +119,7 @@ def test_digests_are_stable_across_processes() -> None:
     """A new kernel (another hash seed) must compute the same keys: the disk cache depends on it."""
     script = (
         "import json, numpy as np, pandas as pd\n"
-        "from kernel_agent.content_hash import digest\n"
+        "from kernel_agent.runtime.content_hash import digest\n"
         "scope = {'__name__': '__main__'}\n"
         'exec(\'def f(x):\\n    return {x, "a", "b"}\', scope)\n'
         "values = [{'a', 'b', 'c'}, {'k': 'v'}, np.arange(4), pd.DataFrame({'s': ['x']}), "

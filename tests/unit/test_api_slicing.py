@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from kernel_agent.analysis import FunctionSummary
-from kernel_agent.graph import ANY_PATH, CellRecord
-from kernel_agent.slicing import (
+from kernel_agent.core.analysis import FunctionSummary
+from kernel_agent.core.graph import ANY_PATH, CellRecord
+from kernel_agent.features.slicing import (
     History,
     Timestamp,
     defining_statement,

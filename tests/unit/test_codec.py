@@ -183,7 +183,7 @@ def test_well_formed_frames_in_both_formats() -> None:
 
 
 def test_agent_reports_on_iopub_are_told_by_their_topic_alone() -> None:
-    from kernel_agent.protocol import REPORT_MSG_TYPE, REPORT_TOPIC, follows_marker
+    from kernel_agent.core.protocol import REPORT_MSG_TYPE, REPORT_TOPIC, follows_marker
 
     report = SESSION.serialize(SESSION.msg(REPORT_MSG_TYPE, {"cells": []}), ident=REPORT_TOPIC)
     status = SESSION.serialize(SESSION.msg("status", {}), ident=b"kernel.k.status")

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-import kernel_agent.agent as agent_module
-from kernel_agent.agent import Agent
-from kernel_agent.dict_version import USABLE, version_of
-from kernel_agent.identities import Snapshot
+import kernel_agent.runtime.agent as agent_module
+from kernel_agent.core.identities import Snapshot
+from kernel_agent.runtime.agent import Agent
+from kernel_agent.runtime.dict_version import USABLE, version_of
 
 STAMPED = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from kernel_agent.fingerprint import fingerprint
+from kernel_agent.runtime.fingerprint import fingerprint
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The definer index of the graph and the planners: root name and first component.
 
 The index only narrows the candidates; the overlap rule stays in
-``kernel_agent.paths.overlaps``. So every answer is checked against a brute
+``kernel_agent.core.paths.overlaps``. So every answer is checked against a brute
 force over all pairs of cells, and the candidate sets are checked to be small.
 """
 
@@ -12,9 +12,9 @@ import random
 
 import pytest
 
-from kernel_agent.graph import ANY_PATH, CellRecord, DefinerIndex, Graph
-from kernel_agent.paths import overlaps
-from kernel_agent.planning import (
+from kernel_agent.core.graph import ANY_PATH, CellRecord, DefinerIndex, Graph
+from kernel_agent.core.paths import overlaps
+from kernel_agent.core.planning import (
     Effects,
     NotebookCell,
     next_downstream,
@@ -310,7 +310,7 @@ def test_next_downstream_overwritten_from_above() -> None:
 
 def test_no_pair_is_compared_twice_on_a_keyed_dict(monkeypatch: pytest.MonkeyPatch) -> None:
     """200 writers of ``d['k<i>']``: each reader meets its own writer only."""
-    import kernel_agent.graph as graph_module
+    import kernel_agent.core.graph as graph_module
 
     calls = itertools.count()
     real = graph_module.overlaps

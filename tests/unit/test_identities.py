@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kernel_agent.identities import (
+from kernel_agent.core.identities import (
     UserNames,
     changed_between,
     identities,

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from kernel_agent import planning
-from kernel_agent.graph import CellRecord
-from kernel_agent.planning import NotebookCell
+from kernel_agent.core import planning
+from kernel_agent.core.graph import CellRecord
+from kernel_agent.core.planning import NotebookCell
 from server_ext import predict
 from server_ext import runner as runner_module
 from server_ext.config import Cascade

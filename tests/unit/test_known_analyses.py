@@ -10,11 +10,11 @@ import random
 
 import pytest
 
-from kernel_agent.agent import Agent
-from kernel_agent.analysis import CellAnalysis, analyze
-from kernel_agent.identities import changed_between, snapshot
-from kernel_agent.known_analyses import FunctionGlobals, KnownAnalyses
-from kernel_agent.namespace import function_globals
+from kernel_agent.core.analysis import CellAnalysis, analyze
+from kernel_agent.core.identities import changed_between, snapshot
+from kernel_agent.core.namespace import function_globals
+from kernel_agent.runtime.agent import Agent
+from kernel_agent.runtime.known_analyses import FunctionGlobals, KnownAnalyses
 
 
 def run(agent: Agent, code: str, cell_id: str) -> frozenset[str]:

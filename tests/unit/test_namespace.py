@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from kernel_agent.analysis import analyze
-from kernel_agent.identities import user_names
-from kernel_agent.namespace import (
+from kernel_agent.core.analysis import analyze
+from kernel_agent.core.identities import user_names
+from kernel_agent.core.namespace import (
     _MISSING,
     ALIAS_SCAN,
     Aliases,

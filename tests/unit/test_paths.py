@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from kernel_agent.paths import any_overlap, const_key, expr_path, overlaps, root
+from kernel_agent.core.paths import any_overlap, const_key, expr_path, overlaps, root
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernel_agent.agent import Agent
-from kernel_agent.protocol import REPORT_METADATA_KEY
+from kernel_agent.core.protocol import REPORT_METADATA_KEY
+from kernel_agent.runtime.agent import Agent
 from server_ext.state import KernelState
 
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from kernel_agent.graph import ANY_PATH, CellRecord, Graph
-from kernel_agent.planning import (
+from kernel_agent.core.graph import ANY_PATH, CellRecord, Graph
+from kernel_agent.core.planning import (
     CycleError,
     Effects,
     NotebookCell,

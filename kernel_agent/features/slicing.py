@@ -1,6 +1,6 @@
 """Program slices and statement-level facts for the state API: pure, no kernel.
 
-The agent records one :class:`~kernel_agent.graph.CellRecord` per run (what
+The agent records one :class:`~kernel_agent.core.graph.CellRecord` per run (what
 the cell used and defined). The state API answers questions about *symbols*
 (``code(y)``, ``deps(y)``, ``timestamp(y)``) from that history:
 
@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .analysis import CellAnalysis, FunctionSummary, analyze, close_over_calls
-from .graph import ANY_PATH, CellRecord
-from .paths import overlaps, root
+from ..core.analysis import CellAnalysis, FunctionSummary, analyze, close_over_calls
+from ..core.graph import ANY_PATH, CellRecord
+from ..core.paths import overlaps, root
 
 #: Cell magics whose body is ordinary code run in the user namespace.
 _BODY_MAGICS = frozenset({"memoize", "time", "capture"})

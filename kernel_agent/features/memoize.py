@@ -2,7 +2,7 @@
 
 The inputs are what the agent's analysis says the body reads (including the
 globals read by the notebook functions it calls), digested by content
-(:mod:`.content_hash`). On a hit the names the body defined are restored and
+(:mod:`~kernel_agent.runtime.content_hash`). On a hit the names the body defined are restored and
 the outputs replayed: by default only the last expression's result,
 ``--quiet`` nothing, ``--verbose`` also stdout, stderr and rich displays.
 Entries live in memory and, pickled, in a folder (``--dir PATH``, else
@@ -28,12 +28,12 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
-from .analysis import CellAnalysis, FunctionSummary, analyze, close_over_calls
-from .content_hash import Undigestible, digest
-from .effects import calls_conservative
+from ..core.analysis import CellAnalysis, FunctionSummary, analyze, close_over_calls
+from ..core.effects import calls_conservative
+from ..core.paths import root
+from ..core.protocol import AGENT_NAME
+from ..runtime.content_hash import Undigestible, digest
 from .memo_store import Entry, MemoCache
-from .paths import root
-from .protocol import AGENT_NAME
 
 DEFAULT, QUIET, VERBOSE = "default", "quiet", "verbose"
 KEY_VERSION = "kernel_agent.memoize/1"

@@ -123,7 +123,7 @@ class DefinerIndex:
     """Cells by the paths they define: root name and first component.
 
     ``candidates`` is a superset of the cells that define a path overlapping
-    a used one (the exact check stays with :func:`~kernel_agent.paths.overlaps`),
+    a used one (the exact check stays with :func:`~kernel_agent.core.paths.overlaps`),
     so a reader of ``d['k1']`` is not compared with the writers of ``d['k2']``.
     """
 

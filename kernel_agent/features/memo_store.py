@@ -25,8 +25,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from .content_hash import Undigestible, digest
-from .fingerprint import fingerprint
+from ..runtime.content_hash import Undigestible, digest
+from ..runtime.fingerprint import fingerprint
 
 FORMAT = 1
 #: Entries kept in memory (their objects stay alive while cached).

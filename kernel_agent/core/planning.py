@@ -3,7 +3,7 @@
 Shared by the server (which schedules cascades) and the agent (``%flow
 preview``), so it imports only the standard library and this package.
 
-Inputs are plain data: the dependency :class:`~kernel_agent.graph.Graph`
+Inputs are plain data: the dependency :class:`~kernel_agent.core.graph.Graph`
 replica, the notebook's code cells in order, and the predicted effects of
 sources that have no up-to-date record (never run, or edited since). The
 semantics are DESIGN §2, reactive mode.

@@ -12,8 +12,8 @@ import shlex
 from collections.abc import Callable
 from typing import Any
 
-from .graph import ANY_PATH
-from .planning import (
+from ..core.graph import ANY_PATH
+from ..core.planning import (
     ANY_ORDER,
     IN_ORDER,
     LAZY,
@@ -182,7 +182,7 @@ def _current_cell_effects(shell: Any, agent: Any, cell_id: str) -> dict[str, Eff
     parent = kernel.get_parent() if kernel is not None else None
     if not parent or (parent.get("metadata") or {}).get("cellId") != cell_id:
         return {}
-    from .analysis import analyze
+    from ..core.analysis import analyze
 
     code = (parent.get("content") or {}).get("code") or ""
     analysis = analyze(shell.transform_cell(code), shell.user_ns)

@@ -8,7 +8,7 @@ is bound to another object, the globals holding notebook functions changed,
 or a module was imported. Answers that read deeper into objects (attributes,
 container items) are never kept, except where those reads are cheap to repeat
 (a pandas or numpy receiver's kind and dtypes, where a path's plain attributes
-end): they are read again on every re-run (:class:`~.effects.Recheck`). In a
+end): they are read again on every re-run (:class:`~kernel_agent.core.effects.Recheck`). In a
 kernel whose caches went cold during the user's run, the walk is the largest
 part of the pre-run hook.
 """
@@ -19,10 +19,10 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .analysis import CellAnalysis, NamespaceFacts, analyze_with_facts
-from .effects import Recheck
-from .identities import Snapshot, changed_between, snapshot
-from .namespace import function_globals, is_plain_function
+from ..core.analysis import CellAnalysis, NamespaceFacts, analyze_with_facts
+from ..core.effects import Recheck
+from ..core.identities import Snapshot, changed_between, snapshot
+from ..core.namespace import function_globals, is_plain_function
 
 _ABSENT = object()
 
@@ -86,7 +86,7 @@ class _Known:
     #: the :class:`FunctionGlobals` version it rested on, if it listed functions
     functions_version: int | None
     modules: int
-    #: reads inside objects to repeat (see :class:`~.effects.Recheck`)
+    #: reads inside objects to repeat (see :class:`~kernel_agent.core.effects.Recheck`)
     rechecks: tuple[Recheck, ...]
 
     @classmethod

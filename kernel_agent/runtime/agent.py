@@ -17,25 +17,26 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .after_reply import ReportSender, msg_id_of
-from .analysis import CellAnalysis, FunctionSummary, close_over_calls
-from .dict_version import version_of
-from .effects import calls_conservative
-from .fingerprint import fingerprint
-from .graph import ANY_PATH, CellRecord, Graph
-from .identities import Snapshot, changed_between, is_user_name, snapshot
-from .known_analyses import KnownAnalyses
-from .paths import root
-from .protocol import (
+from ..core.analysis import CellAnalysis, FunctionSummary, close_over_calls
+from ..core.effects import calls_conservative
+from ..core.graph import ANY_PATH, CellRecord, Graph
+from ..core.identities import Snapshot, changed_between, is_user_name, snapshot
+from ..core.paths import root
+from ..core.protocol import (
     AGENT_NAME,
     PROTOCOL_VERSION,
     REPORT_METADATA_KEY,
     encode_report,
     follows_marker,
 )
+from .after_reply import ReportSender, msg_id_of
+from .dict_version import version_of
+from .fingerprint import fingerprint
+from .known_analyses import KnownAnalyses
 
 log = logging.getLogger("kernel_agent")
 
@@ -434,8 +435,15 @@ class Agent:
         return self._sender is not None
 
 
-def load_ipython_extension(shell: Any) -> Agent:
-    """Install the agent once per kernel; re-loading returns the existing one."""
+def load_ipython_extension(
+    shell: Any, on_install: Callable[[Any, Agent], None] | None = None
+) -> Agent:
+    """Install the agent once per kernel; re-loading returns the existing one.
+
+    ``on_install(shell, agent)`` runs once, after a new agent is installed: the
+    package's :func:`kernel_agent.load_ipython_extension` registers the magics of
+    :mod:`kernel_agent.features` there (the runtime never imports features).
+    """
     existing = shell.user_ns.get(AGENT_NAME)
     if getattr(existing, "protocol_version", None) == PROTOCOL_VERSION:
         return existing  # type: ignore[no-any-return]
@@ -449,7 +457,8 @@ def load_ipython_extension(shell: Any) -> Agent:
     agent.reply_metadata = _hook_reply_metadata(getattr(shell, "kernel", None), agent)
     shell.user_ns[AGENT_NAME] = agent
     shell.user_ns_hidden[AGENT_NAME] = agent
-    _register_magics(shell, agent)
+    if on_install is not None:
+        on_install(shell, agent)
     return agent
 
 
@@ -477,15 +486,3 @@ def _hook_reply_metadata(kernel: Any, agent: Agent) -> bool:
     except (AttributeError, TypeError):
         return False
     return True
-
-
-def _register_magics(shell: Any, agent: Agent) -> None:
-    """``%flow`` and ``%%memoize``; a failure here must not cost the recording."""
-    try:
-        from .magics import register
-    except ImportError:
-        return
-    try:
-        register(shell, agent)
-    except Exception:
-        log.exception("kernel_agent: magics could not be registered")

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
-from .graph import ANY_PATH, CellRecord
-from .paths import expr_path, overlaps, root
-from .protocol import AGENT_NAME
+from ..core.graph import ANY_PATH, CellRecord
+from ..core.paths import expr_path, overlaps, root
+from ..core.protocol import AGENT_NAME
 from .slicing import (
     History,
     Statement,

@@ -3,7 +3,7 @@
 The record of a run and its report cost the kernel a few hundred microseconds
 (more on a cold cache). Taken before the reply, they hold the reply back by
 that much; taken on the kernel's next loop turn, the reply has left already.
-The report then follows on iopub (:data:`~kernel_agent.protocol.REPORT_MSG_TYPE`),
+The report then follows on iopub (:data:`~kernel_agent.core.protocol.REPORT_MSG_TYPE`),
 which the server reads on its own socket and keeps from the browsers.
 """
 
@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from .protocol import REPORT_MSG_TYPE, REPORT_TOPIC
+from ..core.protocol import REPORT_MSG_TYPE, REPORT_TOPIC
 
 
 class ReportSender:
