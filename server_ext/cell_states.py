@@ -1,6 +1,6 @@
 """Each code cell's state as the REST graph (and the page) shows it, with why.
 
-States come from :func:`kernel_agent.planning.cell_states` (``waiting``
+States come from :func:`kernel_agent.core.planning.cell_states` (``waiting``
 included); the runner's queued and running marks win. The reason names the
 paths and the cells by their prompt numbers, as the user sees them
 ("reads x, redefined by [7]").
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernel_agent.graph import Graph
-from kernel_agent.planning import (
+from kernel_agent.core.graph import Graph
+from kernel_agent.core.planning import (
     DIRTY,
     ERROR,
     NEVER_RUN,

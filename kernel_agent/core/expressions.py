@@ -355,7 +355,12 @@ class ExpressionReader(CodeReader):
         """The slot of ``path`` an in-place call changes, with the namespace at hand
         (see :func:`.methods.changed_slot`); None: the whole object."""
         namespace = self.rec.namespace
-        if namespace is None or root(path) in self.rec.rebound or node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+        if (
+            namespace is None
+            or root(path) in self.rec.rebound
+            or node.keywords
+            or any(isinstance(a, ast.Starred) for a in node.args)
+        ):
             return None
         self.rec.read_deeper = True  # the answer rests on the object's length
         value = resolve(split(path), namespace)

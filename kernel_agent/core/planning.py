@@ -339,10 +339,10 @@ def plan_downstream(
     rerun = set(present)
     planned: list[str] = []
     for cell in cells[start:]:
-        if cell.id not in present and cell.id in graph.records:
-            if graph.is_stale(cell.id) or chains_of.reads_any(cell.id, rerun):
-                planned.append(cell.id)
-                rerun.add(cell.id)
+        ran = cell.id not in present and cell.id in graph.records
+        if ran and (graph.is_stale(cell.id) or chains_of.reads_any(cell.id, rerun)):
+            planned.append(cell.id)
+            rerun.add(cell.id)
         chains_of.add(cell.id)
     return planned
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kernel_agent.graph import CellRecord, Graph
-from kernel_agent.planning import (
+from kernel_agent.core.graph import CellRecord, Graph
+from kernel_agent.core.planning import (
     NotebookCell,
     cell_states,
     next_downstream,

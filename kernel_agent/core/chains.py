@@ -28,11 +28,16 @@ NOW = float("inf")
 class Writer(Protocol):
     """The parts of a run record the chains read (a :class:`~kernel_agent.graph.CellRecord`)."""
 
-    cell_id: str
-    ts: int
-    binds: frozenset[str]
-    prev_ts: int | None
-    defines: frozenset[str]
+    @property
+    def cell_id(self) -> str: ...
+    @property
+    def ts(self) -> float: ...
+    @property
+    def binds(self) -> frozenset[str]: ...
+    @property
+    def prev_ts(self) -> float | None: ...
+    @property
+    def defines(self) -> frozenset[str]: ...
 
 
 def covers(bound: str, path: str) -> bool:
