@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import threading
 import time
@@ -26,6 +27,8 @@ from scenarios.server import ScenarioServer
 from .cases import Case, Edge, Preview, Probe, Run, Save, States
 
 DEADLINE = 60.0
+#: sessions played at once (each has its own kernel); IPYFLOW_PORT_CONCURRENCY overrides
+CONCURRENCY = int(os.environ.get("IPYFLOW_PORT_CONCURRENCY", "3"))
 KERNEL_START = 60.0
 SETUP_ID, PROBE_ID = "setup", "probe"
 API = "from kernel_agent import cells, code, deps, lift, timestamp, users"
@@ -71,18 +74,85 @@ def _notebook(cells: list[tuple[str, str]]) -> dict[str, Any]:
     }
 
 
-class Session:
-    """One case's notebook, kernel session and browser-like client."""
+#: Run silently (the agent records nothing) before a case on a kernel that played
+#: another: the user's globals and IPython's output history go, the agent stays.
+CLEAR_NAMESPACE = """\
+_ip = get_ipython()
+_ip.displayhook.flush()
+for _name in [n for n in _ip.user_ns if not n.startswith("__") and n not in _ip.user_ns_hidden]:
+    del _ip.user_ns[_name]
+"""
 
-    def __init__(self, server: ScenarioServer, case: Case) -> None:
+
+class Lane:
+    """One kernel session that plays cases one after another.
+
+    A kernel start and the agent's injection cost ~3 CPU-seconds, several
+    times a whole case, so cases share kernels. Between two cases the session
+    is moved to the next case's notebook (as a rename does), the user's
+    globals are cleared by a silent request the agent never sees, and the
+    next case's first run reports the previous case's cells in
+    ``deletedCells`` (as JupyterLab does for deleted cells), so they leave the
+    graph. Cell ids carry the case's number, so no id is ever reused.
+    """
+
+    def __init__(self, server: ScenarioServer) -> None:
         self.server = server
+        self.client: BrowserClient | None = None
+        self.session_id: str | None = None
+        self.played = 0
+        #: cell ids of the previous case, reported deleted by the next case's first run
+        self.leftover: list[str] = []
+
+    async def attach(self, path: str) -> BrowserClient:
+        if self.session_id is None:
+            body = {"path": path, "type": "notebook", "kernel": {"name": "python3"}}
+            response = await self.server.fetch(
+                "api", "sessions", method="POST", body=json.dumps(body)
+            )
+            session = json.loads(response.body)
+            self.session_id = session["id"]
+            self.client = await asyncio.wait_for(
+                BrowserClient.connect(self.server.ws_fetch, session["kernel"]["id"], "v1"),
+                KERNEL_START,
+            )
+        else:
+            body = {"path": path}
+            await self.server.fetch(
+                "api", "sessions", self.session_id, method="PATCH", body=json.dumps(body)
+            )
+            assert self.client is not None
+            msg = self.client.execute_message(CLEAR_NAMESPACE, None)
+            msg["content"].update(silent=True, store_history=False)
+            self.client.send(msg)
+            reply = await asyncio.wait_for(self.client.finish(msg["header"]["msg_id"]), DEADLINE)
+            if reply["status"] != "ok":
+                raise RuntimeError(f"clearing the namespace failed: {reply}")
+        self.played += 1
+        assert self.client is not None
+        return self.client
+
+    async def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.session_id is not None:
+            await self.server.fetch("api", "sessions", self.session_id, method="DELETE")
+        self.client, self.session_id = None, None
+
+
+class Session:
+    """One case's notebook, played on a lane's kernel by a browser-like client."""
+
+    def __init__(self, lane: Lane, case: Case) -> None:
+        self.lane = lane
+        self.server = lane.server
         self.case = case
         self.path = f"ipyflow/{_slug(case.name)}.ipynb"
-        self.api = CascadeApi(server.fetch)
+        self.api = CascadeApi(self.server.fetch)
         self.sources: dict[int, str] = {}
         self.probe: str | None = None
         self.client: BrowserClient | None = None
-        self.session_id: str | None = None
+        self.prefix = f"k{lane.played}-"
         #: execution count of the case's n-th run (1-based), as ipyflow's timestamps
         self.run_counts: list[int] = []
         self.outcome = Outcome(case)
@@ -90,11 +160,19 @@ class Session:
 
     # -- notebook and kernel ------------------------------------------------------
 
+    def id_of(self, key: int | str) -> str:
+        """The notebook cell id of case cell ``key`` (or of "setup" / "probe")."""
+        return self.prefix + (key if isinstance(key, str) else cell_id(key))
+
+    def key_of(self, ident: str) -> int | str:
+        local = ident[len(self.prefix) :] if ident.startswith(self.prefix) else "?" + ident
+        return _key(local)
+
     def _cells(self) -> list[tuple[str, str]]:
-        cells = [(SETUP_ID, setup_source(self.case.direction))]
-        cells += [(cell_id(k), self.sources[k]) for k in sorted(self.sources)]
+        cells = [(self.id_of(SETUP_ID), setup_source(self.case.direction))]
+        cells += [(self.id_of(k), self.sources[k]) for k in sorted(self.sources)]
         if self.probe is not None:
-            cells.append((PROBE_ID, self.probe))
+            cells.append((self.id_of(PROBE_ID), self.probe))
         return cells
 
     async def save(self) -> None:
@@ -102,39 +180,32 @@ class Session:
         await self.server.fetch("api", "contents", self.path, method="PUT", body=json.dumps(model))
 
     async def open(self) -> None:
-        await self.server.fetch(
-            "api", "contents", "ipyflow", method="PUT", body=json.dumps({"type": "directory"})
-        )
         await self.save()
-        body = {"path": self.path, "type": "notebook", "kernel": {"name": "python3"}}
-        response = await self.server.fetch("api", "sessions", method="POST", body=json.dumps(body))
-        session = json.loads(response.body)
-        self.session_id = session["id"]
-        self.client = await asyncio.wait_for(
-            BrowserClient.connect(self.server.ws_fetch, session["kernel"]["id"], "v1"),
-            KERNEL_START,
-        )
+        self.client = await self.lane.attach(self.path)
         self.step = "running the setup cell"
-        reply, _ = await self._execute(setup_source(self.case.direction), SETUP_ID)
+        deleted, self.lane.leftover = self.lane.leftover, []
+        setup = self.id_of(SETUP_ID)
+        reply, _ = await self._execute(setup_source(self.case.direction), setup, deleted)
         if reply["status"] != "ok":
             raise RuntimeError(f"the setup cell failed: {reply}")
-        graph = await self._settled(SETUP_ID, reply["execution_count"])
+        graph = await self._settled(setup, reply["execution_count"])
         if (graph["mode"], graph["direction"]) != ("lazy", self.case.direction):
             raise RuntimeError(f"setup did not take: {graph['mode']}, {graph['direction']}")
 
-    async def close(self) -> None:
-        if self.client is not None:
-            self.client.close()
-        if self.session_id is not None:
-            await self.server.fetch("api", "sessions", self.session_id, method="DELETE")
+    def close(self) -> None:
+        self.lane.leftover = [ident for ident, _ in self._cells()]
 
     # -- running --------------------------------------------------------------------
 
-    async def _execute(self, code: str, ident: str) -> tuple[dict[str, Any], str]:
+    async def _execute(
+        self, code: str, ident: str, deleted: list[str] | None = None
+    ) -> tuple[dict[str, Any], str]:
         """Run ``code`` as cell ``ident``; the reply and the stdout of that run."""
         client = self.client
         assert client is not None
         msg = client.execute_message(code, ident)
+        if deleted:
+            msg["metadata"]["deletedCells"] = deleted
         client.send(msg)
         msg_id = msg["header"]["msg_id"]
         reply = await asyncio.wait_for(client.finish(msg_id), DEADLINE)
@@ -172,13 +243,13 @@ class Session:
             self.sources[step.cell] = self.case.cells[step.cell]
         if new or step.source is not None:
             await self.save()
-        reply, _ = await self._execute(self.sources[step.cell], cell_id(step.cell))
+        reply, _ = await self._execute(self.sources[step.cell], self.id_of(step.cell))
         self.run_counts.append(reply["execution_count"])
         raised = reply["status"] != "ok"
         if raised != step.raises:
             what = reply.get("ename", "") + " " + reply.get("evalue", "")
             self.fail(f"the run raised: {what}" if raised else "the run did not raise")
-        await self._settled(cell_id(step.cell), reply["execution_count"])
+        await self._settled(self.id_of(step.cell), reply["execution_count"])
 
     async def save_only(self, step: Save) -> None:
         self.sources[step.cell] = step.source
@@ -187,9 +258,9 @@ class Session:
     async def check_edge(self, check: Edge) -> None:
         graph = await self.api.graph(self.path)
         edges = {(e["source"], e["target"]): e["symbols"] for e in graph["edges"]}
-        pair = (cell_id(check.source), cell_id(check.target))
+        pair = (self.id_of(check.source), self.id_of(check.target))
         if (pair in edges) != check.present:
-            shown = sorted(f"{_key(a)}->{_key(b)} {edges[a, b]}" for a, b in edges)
+            shown = sorted(f"{self.key_of(a)}->{self.key_of(b)} {edges[a, b]}" for a, b in edges)
             word = "an" if check.present else "no"
             self.fail(f"expected {word} edge {check.source}->{check.target}; edges: {shown}")
 
@@ -205,24 +276,26 @@ class Session:
         wrong = []
         for key in keys:
             want = check.expected(key) if key in self.sources else "never_run"
-            have = got.get(cell_id(key), "absent")
+            have = got.get(self.id_of(key), "absent")
             if have != want:
                 wrong.append(f"cell {key}: expected {want}, got {have}")
         if wrong:
             self.fail("; ".join(wrong))
 
     async def check_preview(self, check: Preview) -> None:
-        ids = await self.api.preview(self.path, cell_id(check.cell))
-        got = tuple(_key(i) for i in ids)
+        ids = await self.api.preview(self.path, self.id_of(check.cell))
+        got = tuple(self.key_of(i) for i in ids)
         if got != check.runs:
             self.fail(f"preview of cell {check.cell}: expected {list(check.runs)}, got {got}")
 
     async def check_probe(self, check: Probe) -> None:
-        code = check.code.format(run=[None, *self.run_counts])
+        counts = self.run_counts
+        code = re.sub(r"\{run\[(\d+)\]\}", lambda m: str(counts[int(m.group(1)) - 1]), check.code)
         self.probe = code
         await self.save()
-        reply, stdout = await self._execute(code, PROBE_ID)
-        await self._settled(PROBE_ID, reply["execution_count"])
+        probe = self.id_of(PROBE_ID)
+        reply, stdout = await self._execute(code, probe)
+        await self._settled(probe, reply["execution_count"])
         if reply["status"] != "ok":
             stdout += f"{reply.get('ename')}: {reply.get('evalue')}"
         if check.stdout is not None and stdout != check.stdout:
@@ -246,7 +319,7 @@ class Session:
         def key(match: re.Match[str]) -> str:
             position = int(match.group(1))
             ident = order[position - 1] if 0 < position <= len(order) else "?"
-            return f"# Cell {_key(ident)}"
+            return f"# Cell {self.key_of(ident)}"
 
         return re.sub(r"^# Cell (\d+)$", key, printed, flags=re.MULTILINE)
 
@@ -259,8 +332,8 @@ def _squash(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip().splitlines() if line.strip())
 
 
-async def play(server: ScenarioServer, case: Case) -> Outcome:
-    session = Session(server, case)
+async def play(lane: Lane, case: Case) -> Outcome:
+    session = Session(lane, case)
     started = time.monotonic()
     try:
         await session.open()
@@ -281,10 +354,7 @@ async def play(server: ScenarioServer, case: Case) -> Outcome:
     except Exception as error:  # report with the rest; keep playing the table
         session.fail(f"the session broke off: {type(error).__name__}: {error}")
     finally:
-        try:
-            await session.close()
-        except Exception as error:
-            session.fail(f"closing the session: {type(error).__name__}: {error}")
+        session.close()
     session.outcome.seconds = time.monotonic() - started
     return session.outcome
 
@@ -306,26 +376,63 @@ def _describe(action: object) -> str:
 
 
 class Runner:
-    """Plays cases on one server a few at a time, on a background event loop."""
+    """Plays cases on one server, on a few kernels at once, in the order they are asked for.
 
-    def __init__(self, server: ScenarioServer, concurrency: int = 4) -> None:
+    Each lane (kernel) takes the next queued case when it is free. A lane
+    whose case broke off is closed and replaced by a new kernel.
+    """
+
+    def __init__(self, server: ScenarioServer, concurrency: int = CONCURRENCY) -> None:
         self.server = server
+        self.concurrency = concurrency
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
-        self._slots = asyncio.run_coroutine_threadsafe(_semaphore(concurrency), self.loop).result()
         self._plays: dict[str, Future[Outcome]] = {}
+        self._queue: asyncio.Queue[tuple[Case, asyncio.Future[Outcome]]] | None = None
+        self._workers: list[asyncio.Task[None]] = []
 
     def prefetch(self, cases: Iterable[Case]) -> None:
         for case in cases:
             if case.name not in self._plays:
                 self._plays[case.name] = asyncio.run_coroutine_threadsafe(
-                    self._play(case), self.loop
+                    self._enqueue(case), self.loop
                 )
 
-    async def _play(self, case: Case) -> Outcome:
-        async with self._slots:
-            return await play(self.server, case)
+    async def _enqueue(self, case: Case) -> Outcome:
+        """Queue ``case`` (in the order asked for: nothing is awaited before the put)."""
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+            folder = asyncio.ensure_future(self._folder())
+            self._workers = [
+                asyncio.ensure_future(self._work(self._queue, folder))
+                for _ in range(self.concurrency)
+            ]
+        done: asyncio.Future[Outcome] = self.loop.create_future()
+        self._queue.put_nowait((case, done))
+        return await done
+
+    async def _folder(self) -> None:
+        body = json.dumps({"type": "directory"})
+        await self.server.fetch("api", "contents", "ipyflow", method="PUT", body=body)
+
+    async def _work(
+        self,
+        queue: asyncio.Queue[tuple[Case, asyncio.Future[Outcome]]],
+        folder: asyncio.Future[None],
+    ) -> None:
+        await folder
+        lane = Lane(self.server)
+        try:
+            while True:
+                case, done = await queue.get()
+                outcome = await play(lane, case)
+                if any("broke off" in m for m in outcome.mismatches):
+                    await lane.close()
+                    lane = Lane(self.server)
+                done.set_result(outcome)
+        finally:
+            await lane.close()
 
     def run(self, case: Case, timeout: float = 300) -> Outcome:
         self.prefetch([case])
@@ -334,9 +441,12 @@ class Runner:
     def close(self) -> None:
         for future in self._plays.values():
             future.cancel()
+
+        async def stop() -> None:
+            for worker in self._workers:
+                worker.cancel()
+            await asyncio.gather(*self._workers, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(timeout=60)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=30)
-
-
-async def _semaphore(value: int) -> asyncio.Semaphore:
-    return asyncio.Semaphore(value)
