@@ -391,6 +391,7 @@ class Agent:
         self._settle()
         if order is not None:
             self.order = [str(cell_id) for cell_id in order]
+            self.graph.arrange(self.order)
         cells = [record.to_json() for record in self._records_since(since)]
         deleted = [cell_id for cell_id, ts in self.deleted.items() if ts >= since]
         return {
