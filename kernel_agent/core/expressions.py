@@ -63,6 +63,8 @@ READ, FRESH, KEEP = 0, 1, 2
 #: Calls after which the cell may define or use anything.
 _CONSERVATIVE_CALLS = frozenset({"exec", "eval", "globals", "locals", "__import__"})
 #: Module functions that change the module's hidden state (RNG seeds, options).
+#: State setters that replace a random generator's state whole (a binding, not a change).
+_RESEEDS = frozenset({"seed", "manual_seed", "set_state"})
 _STATE_SETTERS = frozenset(
     {
         *("seed", "manual_seed", "set_state", "set_option", "reset_option"),
@@ -371,6 +373,8 @@ class ExpressionReader(CodeReader):
         module's hidden state, so they define the module path (``np.random``)."""
         if function in _STATE_SETTERS or module.rsplit(".", 1)[-1] == "random":
             self.rec.emit("state", module)
+            if function in _RESEEDS and not self.rec.frames and self.rec.cond == 0:
+                self.rec.certain.add(module)  # a seed replaces the state whole
         elif function in ("getenv", "putenv") and module.rsplit(".", 1)[-1] == "os":
             self.rec.emit("use" if function == "getenv" else "state", f"{module}.environ")
         else:
