@@ -29,6 +29,8 @@ from .cases import Case, Edge, Preview, Probe, Run, Save, States
 DEADLINE = 60.0
 #: sessions played at once (each has its own kernel); IPYFLOW_PORT_CONCURRENCY overrides
 CONCURRENCY = int(os.environ.get("IPYFLOW_PORT_CONCURRENCY", "3"))
+#: IPYFLOW_PORT_SHARE=0: a new kernel for every case (slower; to rule out leftovers)
+SHARE = os.environ.get("IPYFLOW_PORT_SHARE", "1") != "0"
 KERNEL_START = 60.0
 SETUP_ID, PROBE_ID = "setup", "probe"
 API = "from kernel_agent import cells, code, deps, lift, timestamp, users"
@@ -426,6 +428,12 @@ class Runner:
         try:
             while True:
                 case, done = await queue.get()
+                if lane.played and (not SHARE or any(isinstance(a, Probe) for a in case.script)):
+                    # the state API numbers cells by the notebook order the kernel was last
+                    # told; a kernel moved to another notebook numbered new cells after
+                    # every earlier run, so probes get a kernel of their own
+                    await lane.close()
+                    lane = Lane(self.server)
                 outcome = await play(lane, case)
                 if any("broke off" in m for m in outcome.mismatches):
                     await lane.close()
