@@ -39,3 +39,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_sep("=", "real notebooks through the server")
         for line in table(outcomes).splitlines():
             terminalreporter.write_line(line)
+        terminalreporter.write_sep("-", "re-runs after the edit")
+        for outcome in outcomes:
+            details = outcome.edit_details()
+            if details:
+                terminalreporter.write_line(details)

@@ -3,8 +3,9 @@
 For each notebook of the corpus:
 
 - *stock*: its code cells run twice, each time in a fresh stock kernel (the
-  scenarios' oracle, restart-and-run-all). Cells whose outputs differ between
-  the two runs are *volatile* (random numbers, timings, ids) and not compared.
+  scenarios' oracle, restart-and-run-all), and a third time when the two
+  differ. Cells whose outputs differ between the runs are *volatile* (random
+  numbers, timings, ids) and not compared.
 - *run-all*: the notebook is saved under a fresh path, a session starts its
   kernel, and every code cell's execute_request goes out at once, in order,
   with ``metadata.cellId``, as Lab's "Run All" does. Once every reply came and
@@ -151,6 +152,8 @@ class Phase:
     cascaded: list[int] = field(default_factory=list)
     #: cascaded executions that matched no cell (their code)
     unmatched: list[str] = field(default_factory=list)
+    #: oddities seen while matching runs to cells
+    notes: list[str] = field(default_factory=list)
     #: replies to our requests that were not "ok": cell -> status
     replies: dict[int, str] = field(default_factory=dict)
     seconds: float = 0.0
@@ -160,9 +163,10 @@ class Phase:
 class Outcome:
     case: Case
     stock: list[Shown]
-    stock_again: list[Shown]
+    #: further stock runs of the notebook, for its volatile cells
+    stock_more: list[list[Shown]]
     oracle_edited: list[Shown] | None
-    oracle_edited_again: list[Shown] | None
+    oracle_edited_more: list[list[Shown]]
     phases: list[Phase]
     crashed: str | None = None
     seconds: float = 0.0
@@ -170,14 +174,14 @@ class Outcome:
     @property
     def volatile(self) -> set[int]:
         """Cells whose outputs differ between two stock runs of the notebook."""
-        return _differ(self.stock, self.stock_again)
+        return _volatile(self.stock, self.stock_more)
 
     @property
     def volatile_edited(self) -> set[int]:
         """The same for the edited notebook (an edit may seed a random generator)."""
-        if self.oracle_edited is None or self.oracle_edited_again is None:
+        if self.oracle_edited is None:
             return set()
-        return _differ(self.oracle_edited, self.oracle_edited_again)
+        return _volatile(self.oracle_edited, self.oracle_edited_more)
 
     def phase(self, name: str) -> Phase | None:
         return next((p for p in self.phases if p.name == name), None)
@@ -253,6 +257,22 @@ class Outcome:
                     f"{sorted(self.changed_by_edit())}"
                 )
         return found
+
+    def edit_details(self) -> str | None:
+        """The edit's re-runs next to the cells whose output it changed, for the summary."""
+        edit = self.phase("edit")
+        if edit is None or self.case.edit is None:
+            return None
+        volatile = self.volatile | self.volatile_edited
+        changed = sorted(self.changed_by_edit() - {self.case.edit.cell})
+        unchanged = sorted(set(edit.cascaded) - set(changed) - volatile - {self.case.edit.cell})
+        missed = self.mismatches(edit, self.oracle_edited or [])
+        return (
+            f"{self.case.key}: edit of cell {self.case.edit.cell}; re-ran {edit.cascaded}"
+            f"{' + unmatched ' + str(len(edit.unmatched)) if edit.unmatched else ''}; "
+            f"output changed {changed}; re-ran with unchanged output {unchanged}; missed {missed}"
+            + "".join(f"; note: {n}" for p in self.phases for n in p.notes)
+        )
 
     def row(self) -> list[str]:
         run_all = self.phase("run-all")
@@ -414,6 +434,12 @@ class Session:
                 phase.shown[mine[run.msg_id]] = shown
                 continue
             cell = by_count.get(run.execution_count)
+            if cell is not None and self.sources[cell] != run.code:
+                phase.notes.append(
+                    f"the graph gives execution [{run.execution_count}] to cell {cell}, "
+                    f"but it ran {short(run.code, 60)}"
+                )
+                cell = None
             if cell is None and len(by_code.get(run.code, [])) == 1:
                 cell = by_code[run.code][0]
             if cell is None:
@@ -491,7 +517,7 @@ async def play(server: ScenarioServer, case: Case) -> tuple[list[Phase], str | N
 class Runner:
     """Plays notebooks on one server, a few at a time; the stock runs go on worker threads."""
 
-    def __init__(self, server: ScenarioServer, concurrency: int = 3) -> None:
+    def __init__(self, server: ScenarioServer, concurrency: int = 4) -> None:
         self.server = server
         self.pool = ThreadPoolExecutor(max_workers=2 * concurrency, thread_name_prefix="stock")
         self.loop = asyncio.new_event_loop()
@@ -513,30 +539,38 @@ class Runner:
             self.pool, restart_and_run_all, sources, self.server.env, 120
         )
 
-    async def _edited(
-        self, case: Case, *stock: asyncio.Future[list[Shown]]
-    ) -> tuple[list[Shown] | None, list[Shown] | None]:
-        """Restart-and-run-all of the edited notebook; run twice (for its volatile
-        cells) only when the notebook had volatile cells before the edit."""
+    async def _repeated(self, sources: list[str]) -> list[list[Shown]]:
+        """Two stock runs; a third when they differ (a random cell may repeat by chance)."""
+        runs = list(await asyncio.gather(self._stock(sources), self._stock(sources)))
+        if _differ(*runs):
+            runs.append(await self._stock(sources))
+        return runs
+
+    async def _oracles(self, case: Case) -> tuple[list[list[Shown]], list[list[Shown]]]:
+        """The stock runs of the notebook, then of the edited notebook: once, or
+        repeated like the notebook's when the notebook had volatile cells."""
+        stock = await self._repeated(case.sources)
         if case.edit is None:
-            return None, None
+            return stock, []
         sources = case.edited_sources()
-        first, second = await asyncio.gather(*stock)
-        if not _differ(first, second):
-            once = await self._stock(sources)
-            return once, once
-        return tuple(await asyncio.gather(self._stock(sources), self._stock(sources)))  # type: ignore[return-value]
+        if _volatile(stock[0], stock[1:]):
+            return stock, await self._repeated(sources)
+        return stock, [await self._stock(sources)]
 
     async def _play(self, case: Case) -> Outcome:
         async with self._slots:
             started = time.monotonic()
-            stock = asyncio.ensure_future(self._stock(case.sources))
-            stock_again = asyncio.ensure_future(self._stock(case.sources))
-            edited = asyncio.ensure_future(self._edited(case, stock, stock_again))
+            oracles = asyncio.ensure_future(self._oracles(case))
             phases, crashed = await play(self.server, case)
-            edited_once, edited_again = await edited
+            stock, edited = await oracles
             outcome = Outcome(
-                case, await stock, await stock_again, edited_once, edited_again, phases, crashed
+                case,
+                stock[0],
+                stock[1:],
+                edited[0] if edited else None,
+                edited[1:],
+                phases,
+                crashed,
             )
             outcome.seconds = time.monotonic() - started
             return outcome
@@ -557,6 +591,10 @@ class Runner:
 
 def _differ(first: list[Shown], second: list[Shown]) -> set[int]:
     return {i for i, (a, b) in enumerate(zip(first, second, strict=True)) if view(a) != view(b)}
+
+
+def _volatile(first: list[Shown], others: list[list[Shown]]) -> set[int]:
+    return set().union(*(_differ(first, other) for other in others))
 
 
 async def _semaphore(value: int) -> asyncio.Semaphore:
