@@ -71,7 +71,9 @@ def effects_of(
         defines |= extra_defines
     if analysis.conservative:
         uses.add(ANY_PATH)
-    return Effects(frozenset(uses), frozenset(defines), frozenset(analysis.binds))
+    return Effects(
+        frozenset(uses), frozenset(defines), frozenset(analysis.binds), frozenset(analysis.draws)
+    )
 
 
 def _summaries(analyses: Iterable[CellAnalysis | None]) -> dict[str, FunctionSummary]:

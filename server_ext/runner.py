@@ -626,7 +626,7 @@ class KernelRunner:
         if request.cell_id in predicted and record is not None:
             guess = predicted[request.cell_id]
             predicted[request.cell_id] = Effects(
-                guess.uses | record.uses, guess.defines, guess.binds
+                guess.uses | record.uses, guess.defines, guess.binds, guess.draws
             )
         try:
             plan = plan_upstream(

@@ -156,6 +156,8 @@ class CellAnalysis:
     #: paths the cell surely (re)binds whole at module level (``x = ..``,
     #: ``x[0] = ..``): a value read below them comes from this cell, not above
     binds: set[str] = field(default_factory=set)
+    #: random generator state the cell draws from (changes, nondeterministic unless seeded)
+    draws: set[str] = field(default_factory=set)
 
 
 def close_over_calls(

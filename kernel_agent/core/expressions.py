@@ -375,6 +375,8 @@ class ExpressionReader(CodeReader):
             self.rec.emit("state", module)
             if function in _RESEEDS and not self.rec.frames and self.rec.cond == 0:
                 self.rec.certain.add(module)  # a seed replaces the state whole
+            elif function not in _RESEEDS and module.rsplit(".", 1)[-1] == "random":
+                self.rec.result.draws.add(module)
         elif function in ("getenv", "putenv") and module.rsplit(".", 1)[-1] == "os":
             self.rec.emit("use" if function == "getenv" else "state", f"{module}.environ")
         else:

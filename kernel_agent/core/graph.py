@@ -34,6 +34,8 @@ class CellRecord:
     binds: frozenset[str] = frozenset()
     #: when the cell ran before this run (an in-place change applied twice shows here)
     prev_ts: int | None = None
+    #: random generator state this run drew from (see :func:`chains.unseeded`)
+    draws: frozenset[str] = frozenset()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +48,7 @@ class CellRecord:
             "execution_count": self.execution_count,
             "binds": sorted(self.binds),
             "prev_ts": self.prev_ts,
+            "draws": sorted(self.draws),
         }
 
     @classmethod
@@ -60,6 +63,7 @@ class CellRecord:
             execution_count=data.get("execution_count"),
             binds=frozenset(data.get("binds") or ()),
             prev_ts=data.get("prev_ts"),
+            draws=frozenset(data.get("draws") or ()),
         )
 
 

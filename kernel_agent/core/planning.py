@@ -42,6 +42,8 @@ class Effects:
     defines: frozenset[str]
     #: the paths it surely rebinds whole (see :mod:`.chains`)
     binds: frozenset[str] = frozenset()
+    #: random generator state it draws from (see :func:`.chains.unseeded`)
+    draws: frozenset[str] = frozenset()
 
 
 class CycleError(ValueError):
@@ -93,7 +95,7 @@ def effects_of(graph: Graph, cell: NotebookCell, predicted: Mapping[str, Effects
     record = graph.records.get(cell.id)
     if record is None:
         return Effects(frozenset(), frozenset())
-    return Effects(record.uses, record.defines, record.binds)
+    return Effects(record.uses, record.defines, record.binds, record.draws)
 
 
 def _reads_from(reader: Effects, writer: Effects) -> bool:
@@ -386,6 +388,7 @@ class _Written:
     ts: int = 0
     prev_ts: int | None = None
     defines: frozenset[str] = frozenset()
+    draws: frozenset[str] = frozenset()
 
 
 class _Positions(Mapping[str, int]):

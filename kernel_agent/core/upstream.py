@@ -32,6 +32,7 @@ class Run:
     binds: frozenset[str]
     prev_ts: float | None
     defines: frozenset[str]
+    draws: frozenset[str] = frozenset()
 
 
 class _Effects(Protocol):
@@ -43,6 +44,8 @@ class _Effects(Protocol):
     def defines(self) -> frozenset[str]: ...
     @property
     def binds(self) -> frozenset[str]: ...
+    @property
+    def draws(self) -> frozenset[str]: ...
 
 
 def _writes(defines: frozenset[str], path: str) -> bool:
@@ -128,7 +131,12 @@ class Planner:
             if path == ANY_PATH:
                 continue
             want = self.chain(reader, path)
-            got = chains.applied(self._runs_writing(path, runs), path, before, reader)
+            writing = self._runs_writing(path, runs)
+            if any(path in run.draws for run in writing) and not (
+                want and path in self.effects[want[0]].binds
+            ):
+                continue  # unseeded random state: nothing to reproduce (chains.unseeded)
+            got = chains.applied(writing, path, before, reader)
             ran = [w for w in want if w in runs]
             if ran != got or any(runs[w].ts > before for w in ran):
                 missing.update(ran if self.repairs_only else want)
@@ -144,7 +152,9 @@ class Planner:
         ancestors = self.ancestors()
         required: set[str] = set()
         while True:
-            runs = {c: Run(c, r.ts, r.binds, r.prev_ts, r.defines) for c, r in records.items()}
+            runs = {
+                c: Run(c, r.ts, r.binds, r.prev_ts, r.defines, r.draws) for c, r in records.items()
+            }
             planned: list[str] = []
             clock = float(self._clock)
             for cell_id in self.above:
@@ -160,7 +170,12 @@ class Planner:
                 previous = runs.get(cell_id)
                 mine = self.effects[cell_id]
                 runs[cell_id] = Run(
-                    cell_id, clock, mine.binds, previous.ts if previous else None, mine.defines
+                    cell_id,
+                    clock,
+                    mine.binds,
+                    previous.ts if previous else None,
+                    mine.defines,
+                    mine.draws,
                 )
                 planned.append(cell_id)
             more: set[str] = set()

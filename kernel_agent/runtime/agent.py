@@ -49,6 +49,7 @@ class _Effects:
     defines: frozenset[str]
     watched: frozenset[str]
     binds: frozenset[str] = frozenset()
+    draws: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -89,7 +90,13 @@ def _close_effects(
     watched = analysis.maybe_mutated | analysis.method_receivers
     watched |= {root(path) for path in uses - analysis.uses if path != ANY_PATH}
     defines = frozenset(set(analysis.defines) | extra_defines)
-    return _Effects(frozenset(uses), defines, frozenset(watched), frozenset(analysis.binds))
+    return _Effects(
+        frozenset(uses),
+        defines,
+        frozenset(watched),
+        frozenset(analysis.binds),
+        frozenset(analysis.draws),
+    )
 
 
 def _output_history(namespace: Any, count: int | None) -> set[str]:
@@ -312,6 +319,7 @@ class Agent:
             execution_count=count,
             binds=pending.effects.binds | rebound | (history - {"__", "___"}),
             prev_ts=previous.ts if previous is not None else None,
+            draws=pending.effects.draws,
         )
         self._record(record)
         self.history.append(record)

@@ -182,3 +182,42 @@ def test_an_edited_element_store_does_not_count_its_earlier_run() -> None:
     nb.run(1)
     assert next_downstream(nb.graph, nb.order, 1, {"c1"}) == "c2"
     assert plan_repairs(nb.graph, nb.order, "c2", {}) == []
+
+
+def _draw(source: str) -> Cell:
+    return Cell(source, frozenset({"np.random"}), frozenset({"np.random"}))
+
+
+def test_unseeded_draws_are_not_replayed() -> None:
+    nb = Notebook(
+        cell("import numpy as np", defines="np", binds="np"),
+        _draw("a = np.random.rand()"),
+        _draw("b = np.random.rand()"),
+    )
+    for i, c in enumerate(nb.cells):
+        nb.clock += 1
+        nb.graph.put(
+            CellRecord(
+                f"c{i}", nb.clock, c.source, c.uses, c.defines, binds=c.binds,
+                draws=frozenset({"np.random"}) if i else frozenset(),
+            )
+        )  # fmt: skip
+    assert nb.upstream(1) == [], "nothing makes an unseeded draw repeatable"
+    assert set(nb.states().values()) == {"fresh"}
+
+
+def test_seeded_draws_replay_from_the_seed() -> None:
+    nb = Notebook(
+        cell("import numpy as np", defines="np", binds="np"),
+        cell("np.random.seed(0)", uses="np.random", defines="np.random", binds="np.random"),
+        _draw("a = np.random.rand()"),
+    )
+    for i, c in enumerate(nb.cells):
+        nb.clock += 1
+        nb.graph.put(
+            CellRecord(
+                f"c{i}", nb.clock, c.source, c.uses, c.defines, binds=c.binds,
+                draws=frozenset({"np.random"}) if i == 2 else frozenset(),
+            )
+        )  # fmt: skip
+    assert nb.upstream(2) == ["c1"], "the draw again: reseed first, as run-all would"
