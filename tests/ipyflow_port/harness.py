@@ -31,6 +31,7 @@ DEADLINE = 60.0
 CONCURRENCY = int(os.environ.get("IPYFLOW_PORT_CONCURRENCY", "3"))
 #: IPYFLOW_PORT_SHARE=0: a new kernel for every case (slower; to rule out leftovers)
 SHARE = os.environ.get("IPYFLOW_PORT_SHARE", "1") != "0"
+SHARE_PROBES = os.environ.get("IPYFLOW_PORT_SHARE") == "all"
 KERNEL_START = 60.0
 SETUP_ID, PROBE_ID = "setup", "probe"
 API = "from kernel_agent import cells, code, deps, lift, timestamp, users"
@@ -428,7 +429,8 @@ class Runner:
         try:
             while True:
                 case, done = await queue.get()
-                if lane.played and (not SHARE or any(isinstance(a, Probe) for a in case.script)):
+                probes = any(isinstance(a, Probe) for a in case.script)
+                if lane.played and (not SHARE or (probes and not SHARE_PROBES)):
                     # the state API numbers cells by the notebook order the kernel was last
                     # told; a kernel moved to another notebook numbered new cells after
                     # every earlier run, so probes get a kernel of their own
