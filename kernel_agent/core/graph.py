@@ -19,6 +19,11 @@ from .paths import _components, overlaps, root
 ANY_PATH = "*"
 
 
+def _is_history(path: str) -> bool:
+    """IPython's output history: ``_``, ``__``, ``___``, ``_N``, ``Out[N]``."""
+    return path.startswith("Out[") or (path.startswith("_") and path.strip("_0123456789") == "")
+
+
 @dataclass
 class CellRecord:
     """What the last run of one cell read and wrote, and when."""
@@ -457,19 +462,30 @@ class Graph:
 
     def overwritten_from_above(self, cell_id: str, position: Mapping[str, int]) -> bool:
         """A cell above ``cell_id`` (notebook ``position``) re-bound, after its run,
-        a path it defines: it must run again so the cells below it read its value,
-        as restart-and-run-all would (``x = 1`` / ``x = 2`` / ``print(x)``)."""
+        a path it defines, and no cell below it defines that path: it must run
+        again so the kernel ends as restart-and-run-all would (``x = 1`` /
+        ``x = 2``: the last ``x`` wins). A definition that a cell below replaces
+        anyway is left alone (its readers read it from it, unchanged), and so is
+        IPython's output history (``_``), which every cell with a result sets."""
         target = self.records.get(cell_id)
         if target is None or cell_id not in position:
             return False
-        for other_id in self._candidate_definers(target.defines):
-            source = self.records[other_id]
-            if (
-                other_id != cell_id
-                and source.ts > target.ts
-                and position.get(other_id, len(position)) < position[cell_id]
-                and any(overlaps(d, mine) for d in source.defines for mine in target.defines)
-            ):
+        place = position[cell_id]
+        for mine in target.defines:
+            if _is_history(mine):
+                continue
+            above = below = False
+            for other_id in self._candidate_definers([mine]):
+                source = self.records[other_id]
+                if other_id == cell_id or not any(overlaps(d, mine) for d in source.defines):
+                    continue
+                other = position.get(other_id, len(position))
+                if other > place and other_id in position:
+                    below = True
+                    break
+                if source.ts > target.ts and other < place:
+                    above = True
+            if above and not below:
                 return True
         return False
 
