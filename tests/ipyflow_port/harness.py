@@ -78,12 +78,14 @@ def _notebook(cells: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 #: Run silently (the agent records nothing) before a case on a kernel that played
-#: another: the user's globals and IPython's output history go, the agent stays.
+#: another: the user's globals go; the agent and IPython's own names stay (``_`` too:
+#: after ``displayhook.flush()`` IPython stopped updating it).
 CLEAR_NAMESPACE = """\
-_ip = get_ipython()
-_ip.displayhook.flush()
-for _name in [n for n in _ip.user_ns if not n.startswith("__") and n not in _ip.user_ns_hidden]:
-    del _ip.user_ns[_name]
+def _clear(ip):
+    keep = {"_", "__", "___", *ip.user_ns_hidden}
+    for name in [n for n in ip.user_ns if not n.startswith("__") and n not in keep]:
+        del ip.user_ns[name]
+_clear(get_ipython())
 """
 
 
