@@ -123,6 +123,10 @@ class Planner:
                 found.append(run)
         return found
 
+    def _effects_run(self, cell_id: str) -> Run:
+        mine = self.effects[cell_id]
+        return Run(cell_id, 0, mine.binds, None, mine.defines, mine.draws)
+
     def unheld(self, reader: str, runs: Mapping[str, Run], before: float) -> set[str]:
         """The chain cells to re-run so that ``reader`` (running at ``before``)
         reads what restart-and-run-all gives it; empty when it already would."""
@@ -132,10 +136,8 @@ class Planner:
                 continue
             want = self.chain(reader, path)
             writing = self._runs_writing(path, runs)
-            if any(path in run.draws for run in writing) and not (
-                want and path in self.effects[want[0]].binds
-            ):
-                continue  # unseeded random state: nothing to reproduce (chains.unseeded)
+            if chains.unseeded([self._effects_run(w) for w in want[:1]], writing, path):
+                continue  # unseeded random state: nothing to reproduce
             got = chains.applied(writing, path, before, reader)
             ran = [w for w in want if w in runs]
             if ran != got or any(runs[w].ts > before for w in ran):

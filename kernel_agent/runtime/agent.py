@@ -321,8 +321,28 @@ class Agent:
             prev_ts=previous.ts if previous is not None else None,
             draws=pending.effects.draws,
         )
+        if previous is not None and previous.code != record.code:
+            self._forget_dropped(previous, record, namespace)
         self._record(record)
         self.history.append(record)
+
+    def _forget_dropped(self, previous: CellRecord, record: CellRecord, namespace: Any) -> None:
+        """Delete the globals an edited cell's earlier run made and its new code no
+        longer makes, when no other cell makes them: restart-and-run-all would not
+        have them (``from numpy import *`` edited to ``from numpy import pi`` must
+        not leave numpy's ``sum`` over the builtin)."""
+        dropped = {
+            name
+            for name in previous.defines
+            if name != ANY_PATH and root(name) == name and is_user_name(name)
+        } - {root(path) for path in record.defines}
+        if not dropped:
+            return
+        for cell_id, other in self.graph.records.items():
+            if cell_id != record.cell_id:
+                dropped -= {root(path) for path in other.defines}
+        for name in dropped:
+            namespace.pop(name, None)
 
     def _record(self, record: CellRecord) -> None:
         """Put a new record (``ts`` = the clock) into the graph and the journal."""
