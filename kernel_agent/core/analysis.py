@@ -132,7 +132,8 @@ class _CellVisitor(ExpressionReader):
             for elt in target.elts:
                 self._delete(elt)
         elif isinstance(target, ast.Subscript) and _is_int_key(target.slice):
-            self._slot_store(target.value, whole=False)  # later items shift down
+            if not self._deleted_slots(target.value, target.slice):
+                self._slot_store(target.value, whole=False)  # later items shift down
         else:
             self._store(target)
 

@@ -44,7 +44,8 @@ from .methods import (
     INPLACE_METHODS,
     POSITIONAL_BEFORE_INPLACE,
     PURE_METHODS,
-    changed_slot,
+    changed_slots,
+    deleted_slots,
     mutator_name,
 )
 from .namespace import resolve, split
@@ -339,10 +340,12 @@ class ExpressionReader(CodeReader):
             self._module_call(node, path, func.attr)
             return
         data = None if fresh is None else self._data_receiver(receiver)
-        if path is not None:
+        slots = self._changed_slots(path, func.attr, node) if path is not None and inplace else None
+        if path is not None and slots is None:
             self.rec.emit("use", path)
         if path is not None and inplace:
-            self.rec.emit("mut", path + (self._changed_slot(path, func.attr, node) or ""))
+            for slot in slots or [""]:  # each changed slot is read and written
+                self.rec.emit("mut", path + slot)
         elif path is not None and not (data and _only_read(flow, bool(fresh), data[1])):
             self.rec.emit("recv", root(path))
             self.rec.emit("maybe", root(path))
@@ -353,9 +356,9 @@ class ExpressionReader(CodeReader):
             data_only_read=data is not None and data[0] not in ("array", "value"),
         )
 
-    def _changed_slot(self, path: str, method: str, node: ast.Call) -> str | None:
-        """The slot of ``path`` an in-place call changes, with the namespace at hand
-        (see :func:`.methods.changed_slot`); None: the whole object."""
+    def _changed_slots(self, path: str, method: str, node: ast.Call) -> list[str] | None:
+        """The slots of ``path`` an in-place call changes, with the namespace at hand
+        (see :func:`.methods.changed_slots`); None: the whole object."""
         namespace = self.rec.namespace
         if (
             namespace is None
@@ -366,7 +369,23 @@ class ExpressionReader(CodeReader):
             return None
         self.rec.read_deeper = True  # the answer rests on the object's length
         value = resolve(split(path), namespace)
-        return changed_slot(value, method, list(node.args))
+        return changed_slots(value, method, list(node.args))
+
+    def _deleted_slots(self, container: ast.expr, key: ast.expr) -> bool:
+        """``del lst[i]`` on a plain list: define the slots from ``i`` on (they shift
+        down), not the whole list. False when the shape is not known."""
+        namespace = self.rec.namespace
+        parts, leftovers = expr_path(container)
+        if namespace is None or not parts or leftovers or parts[0] in self.rec.rebound:
+            return False
+        path = "".join(self.rec.refine(parts))
+        self.rec.read_deeper = True
+        slots = deleted_slots(resolve(split(path), namespace), key)
+        if slots is None:
+            return False
+        for slot in slots:
+            self.rec.emit("mut", path + slot)
+        return True
 
     def _module_call(self, node: ast.Call, module: str, function: str) -> None:
         """``np.sin(x)`` reads ``np.sin``; seeding and drawing random numbers change the

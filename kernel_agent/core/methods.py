@@ -107,22 +107,61 @@ def _const(node: object) -> object:
     return None
 
 
-def changed_slot(value: object, method: str, args: list[object]) -> str | None:
-    """The one slot an in-place call changes, as a path suffix (``[4]``), when the
+#: Beyond this many slots an in-place change counts as a change of the whole list.
+MAX_SLOTS = 32
+
+
+def _index(node: object, size: int) -> int | None:
+    value = _const(node)
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    index = value + size if value < 0 else value
+    return index if 0 <= index <= size else None
+
+
+def _slots(start: int, stop: int) -> list[str] | None:
+    """``[start]`` .. ``[stop - 1]``; None (the whole list) when there are too many."""
+    if stop - start > MAX_SLOTS:
+        return None
+    return [f"[{i}]" for i in range(start, max(stop, start + 1))]
+
+
+def changed_slots(value: object, method: str, args: list[object]) -> list[str] | None:
+    """The slots an in-place call changes, as path suffixes (``[4]``), when the
     receiver is a plain list or dict whose shape says so; None: the whole object.
 
     ``lst.append(v)`` fills the slot after the last (readers of ``lst[1]`` keep
-    their value; of ``lst`` and ``lst[-1]`` not); ``lst.pop()`` empties the last;
-    ``d.pop('k')``, ``d.setdefault('k', v)`` touch ``d['k']``. Anything that
-    shifts items (insert, remove, pop(i), sort) changes the whole list.
+    their value; of ``lst`` and ``lst[-1]`` not); ``lst.insert(i, v)``,
+    ``lst.pop(i)`` and ``lst.remove(v)`` shift the slots from ``i`` on;
+    ``lst.clear()`` empties every slot and the one after (the length);
+    ``d.pop('k')``, ``d.setdefault('k', v)`` touch ``d['k']``.
     """
     if type(value) is list:
+        size = len(value)
         if method in ("append", "extend") and (method == "append" or args):
-            return f"[{len(value)}]"
-        if method == "pop" and not args and value:
-            return f"[{len(value) - 1}]"
+            return [f"[{size}]"]
+        if method == "pop" and not args:
+            return [f"[{size - 1}]", f"[{size}]"] if size else None
+        if method == "pop" and args and (start := _index(args[0], size - 1)) is not None:
+            return _slots(start, size + 1)
+        if method == "insert" and args and (start := _index(args[0], size)) is not None:
+            return _slots(start, size + 1)
+        if method == "remove" and args:
+            wanted = _const(args[0])
+            if wanted is not None and wanted in value:
+                return _slots(value.index(wanted), size + 1)
+        if method == "clear" and not args:
+            return _slots(0, size + 1)
         return None
     if type(value) is dict and method in ("pop", "setdefault") and args:
         key = _const(args[0])
-        return None if key is None else f"[{key!r}]"
+        return None if key is None else [f"[{key!r}]"]
     return None
+
+
+def deleted_slots(value: object, key: object) -> list[str] | None:
+    """The slots ``del lst[i]`` changes (``i`` and those after shift down); None: all."""
+    if type(value) is not list:
+        return None
+    start = _index(key, len(value) - 1)
+    return None if start is None else _slots(start, len(value) + 1)

@@ -66,26 +66,42 @@ def cell_states(
     graph: Graph, cells: Sequence[NotebookCell], direction: str | None = None
 ) -> dict[str, str]:
     """Every cell's state, with ``waiting`` (DESIGN §2): not stale itself, but it
-    read, through the nearest definitions above it, a path last written by a
-    cell that is stale, dirty, waiting or failed, so its output is out of date."""
+    read a path last written by a cell that is stale, dirty, waiting or failed,
+    so its output is out of date. In_order, a cell reads through the nearest
+    definitions above it; under any_order, from the runs that wrote what it read."""
     arrange(graph, cells, direction)
     states = {cell.id: cell_state(graph, cell) for cell in cells}
-    records = graph.records
-    position = graph.position
-    for cell in cells:
-        record = records.get(cell.id)
-        if states[cell.id] != FRESH or record is None or not position:
-            continue
-        for used in record.uses:
-            if used == ANY_PATH:
-                continue
-            writers = [w for w in graph.writers_of(used) if w.cell_id != cell.id]
-            place = position[cell.id]
-            chain = chains.expected(writers, position, place, used)
-            if any(states.get(w.cell_id) in (STALE, DIRTY, WAITING, ERROR) for w in chain):
+    sources = {cell.id: _read_from(graph, cell.id) for cell in cells if states[cell.id] == FRESH}
+    changed = True
+    while changed:  # in notebook order one pass settles in_order; any_order may need more
+        changed = False
+        for cell in cells:
+            if states[cell.id] == FRESH and any(
+                states.get(source) in (STALE, DIRTY, WAITING, ERROR)
+                for source in sources.get(cell.id, ())
+            ):
                 states[cell.id] = WAITING
-                break
+                changed = True
     return states
+
+
+def _read_from(graph: Graph, cell_id: str) -> set[str]:
+    """The cells whose writes ``cell_id``'s last run read (see :func:`cell_states`)."""
+    record = graph.records.get(cell_id)
+    if record is None:
+        return set()
+    position = graph.position
+    found: set[str] = set()
+    for used in record.uses:
+        if used == ANY_PATH:
+            continue
+        writers = [w for w in graph.writers_of(used) if w.cell_id != cell_id]
+        if position:
+            chain = chains.expected(writers, position, position[cell_id], used)
+            found.update(w.cell_id for w in chain)
+        else:
+            found.update(chains.applied(writers, used, record.ts))
+    return found
 
 
 def effects_of(graph: Graph, cell: NotebookCell, predicted: Mapping[str, Effects]) -> Effects:

@@ -327,10 +327,13 @@ class Agent:
         self.history.append(record)
 
     def _forget_dropped(self, previous: CellRecord, record: CellRecord, namespace: Any) -> None:
-        """Delete the globals an edited cell's earlier run made and its new code no
-        longer makes, when no other cell makes them: restart-and-run-all would not
-        have them (``from numpy import *`` edited to ``from numpy import pi`` must
-        not leave numpy's ``sum`` over the builtin)."""
+        """An edited star import (or exec) no longer brings in what its earlier run
+        did: delete those globals when no cell makes them now, as restart-and-run-all
+        would not have them (``from numpy import *`` edited to ``from numpy import
+        pi`` must not leave numpy's ``sum`` over the builtin). Other edits delete
+        nothing: a name a user stops defining keeps its value until a restart."""
+        if ANY_PATH not in previous.defines or ANY_PATH in record.defines:
+            return
         dropped = {
             name
             for name in previous.defines

@@ -36,8 +36,7 @@ def test_an_edited_star_import_leaves_no_shadow_of_a_builtin(agent: Agent) -> No
     assert "pi" in agent.shell.user_ns
 
 
-def test_a_name_another_cell_makes_is_kept(agent: Agent) -> None:
+def test_an_ordinary_edit_deletes_nothing(agent: Agent) -> None:
     run(agent, "x = 1\ny = 2", "a")
-    run(agent, "y = 3", "b")
     run(agent, "x = 1", "a")
-    assert agent.shell.user_ns["y"] == 3
+    assert agent.shell.user_ns["y"] == 2
