@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from . import table_frontend, table_slicing, table_staleness
+from . import differences, table_frontend, table_slicing, table_staleness
 
-ALL_CASES = [*table_frontend.CASES, *table_staleness.CASES, *table_slicing.CASES]
+ALL_CASES = differences.apply([*table_frontend.CASES, *table_staleness.CASES, *table_slicing.CASES])

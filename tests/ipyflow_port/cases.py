@@ -125,9 +125,28 @@ class Case:
     #: how the case maps onto our interfaces where it is not obvious
     note: str = ""
     marks: tuple[Any, ...] = field(default=())
+    #: where we differ from ipyflow on purpose: (script step, 1-based; our check there)
+    #: replaces ipyflow's check at that step; every other step still checks ipyflow's
+    ours: tuple[tuple[int, Action], ...] = ()
+    #: why we differ there (docs/semantics.md §8 lists the case)
+    why: str = ""
+    #: what we get wrong (a known gap, MAPPING.md "Known gaps"): a strict xfail
+    gap: str = ""
+
+    def played(self) -> tuple[Action, ...]:
+        """The script as judged: ipyflow's checks, with ours where we differ on purpose."""
+        script = list(self.script)
+        for step, check in self.ours:
+            if type(script[step - 1]) is not type(check):
+                raise ValueError(f"{self.name}: step {step} is {script[step - 1]}, not a check")
+            script[step - 1] = check
+        return tuple(script)
 
     def param(self) -> Any:
-        return pytest.param(self, id=self.name, marks=self.marks)
+        marks = self.marks
+        if self.gap:
+            marks = (*marks, pytest.mark.xfail(strict=True, reason=self.gap))
+        return pytest.param(self, id=self.name, marks=marks)
 
 
 # -- builders -------------------------------------------------------------------

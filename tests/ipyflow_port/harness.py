@@ -342,7 +342,7 @@ async def play(lane: Lane, case: Case) -> Outcome:
     started = time.monotonic()
     try:
         await session.open()
-        for number, action in enumerate(case.script, start=1):
+        for number, action in enumerate(case.played(), start=1):
             session.step = f"step {number} ({_describe(action)})"
             if isinstance(action, Run):
                 await session.run(action)

@@ -7,6 +7,8 @@ fails when any of its checks fails; the message lists every mismatch.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from . import ALL_CASES
@@ -24,3 +26,19 @@ def test_ipyflow_case(case: Case, runner: Runner) -> None:
 def test_case_names_are_unique() -> None:
     names = [c.name for c in ALL_CASES]
     assert len(names) == len(set(names))
+
+
+def test_differences_are_documented() -> None:
+    """Every difference on purpose is in docs/semantics.md §8; every gap in MAPPING.md."""
+    root = Path(__file__).resolve().parents[2]
+    semantics = (root / "docs" / "semantics.md").read_text()
+    section = semantics.split("## 8. Where we differ from ipyflow on purpose", 1)[1]
+    mapping = (Path(__file__).parent / "MAPPING.md").read_text()
+    gaps = mapping.split("## Known gaps", 1)[1].split("\n## ", 1)[0]
+    for case in ALL_CASES:
+        assert not (case.ours and case.gap), case.name
+        if case.ours:
+            assert case.why, case.name
+            assert f"`{case.name}`" in section, f"{case.name} is not in docs/semantics.md §8"
+        if case.gap:
+            assert f"`{case.name}`" in gaps, f"{case.name} is not under MAPPING.md Known gaps"
