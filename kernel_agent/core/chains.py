@@ -145,7 +145,9 @@ def mismatch(
     since += [w.cell_id for w in writers if w.cell_id not in position and w.ts > before]
     if since:  # rewritten after the read (its earlier run may look applied)
         return since
-    got = applied(writers, path, before, reader)
+    # runs of cells the notebook does not hold (a moved widget) count when they
+    # came after the read (above), never as a part of a chain
+    got = applied([w for w in writers if w.cell_id in position], path, before, reader)
     if [w.cell_id for w in want] == got:
         return []
     wanted = {w.cell_id for w in want}

@@ -138,7 +138,8 @@ class Planner:
             writing = self._runs_writing(path, runs)
             if chains.unseeded([self._effects_run(w) for w in want[:1]], writing, path):
                 continue  # unseeded random state: nothing to reproduce
-            got = chains.applied(writing, path, before, reader)
+            placed = [run for run in writing if run.cell_id in self.graph.position]
+            got = chains.applied(placed, path, before, reader)
             ran = [w for w in want if w in runs]
             if ran != got or any(runs[w].ts > before for w in ran):
                 missing.update(ran if self.repairs_only else want)

@@ -93,15 +93,15 @@ async def test_flow_preview_lists_cells_without_running_them(
     ]
     assert len(client.executions(mark)) == 1, "a preview runs nothing"
 
-    # a run of the lower `x = 2` leaves Cell 2 stale (in_order never cascades upward)
+    # a run of the lower `x = 2` does not make Cell 2 stale (issue 20: restart-and-run-all
+    # gives Cell 2 the x above it, so neither it nor Cell 3 has anything to catch up on)
     await run(client, cascade_api, "preview.ipynb", sources[3], ids[3])
     shown = await run(client, cascade_api, "preview.ipynb", f"%flow preview {ids[2]}", ids[4])
     assert shown.stdout.splitlines() == [
         "A run of Cell 3 would run, in order (nothing was run):",
-        "  Cell 2  needed first (stale)",
         "  Cell 3  the cell itself",
     ]
-    assert await cascade_api.preview("preview.ipynb", ids[2]) == [ids[1], ids[2]]
+    assert await cascade_api.preview("preview.ipynb", ids[2]) == [ids[2]]
 
     shown = await run(client, cascade_api, "preview.ipynb", "%flow preview", ids[4])
     assert shown.stdout.splitlines()[:2] == [
