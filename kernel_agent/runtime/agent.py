@@ -309,6 +309,10 @@ class Agent:
         history = _output_history(namespace, count)
         defines |= history
         previous = self.graph.records.get(pending.cell_id)
+        dropped: set[str] = set()
+        if previous is not None and previous.code != pending.code:
+            dropped = self._forget_dropped(previous, pending.cell_id, defines, namespace)
+        defines |= dropped
         record = CellRecord(
             cell_id=pending.cell_id,
             ts=self.clock,
@@ -317,35 +321,35 @@ class Agent:
             defines=frozenset(defines),
             ok=bool(getattr(result, "success", True)),
             execution_count=count,
-            binds=pending.effects.binds | rebound | (history - {"__", "___"}),
+            binds=pending.effects.binds | rebound | dropped | (history - {"__", "___"}),
             prev_ts=previous.ts if previous is not None else None,
             draws=pending.effects.draws,
         )
-        if previous is not None and previous.code != record.code:
-            self._forget_dropped(previous, record, namespace)
         self._record(record)
         self.history.append(record)
 
-    def _forget_dropped(self, previous: CellRecord, record: CellRecord, namespace: Any) -> None:
+    def _forget_dropped(
+        self, previous: CellRecord, cell_id: str, defines: set[str], namespace: Any
+    ) -> set[str]:
         """An edited star import (or exec) no longer brings in what its earlier run
         did: delete those globals when no cell makes them now, as restart-and-run-all
         would not have them (``from numpy import *`` edited to ``from numpy import
         pi`` must not leave numpy's ``sum`` over the builtin). Other edits delete
-        nothing: a name a user stops defining keeps its value until a restart."""
-        if ANY_PATH not in previous.defines or ANY_PATH in record.defines:
-            return
+        nothing: a name a user stops defining keeps its value until a restart.
+        Returns the names deleted: the run wrote them (readers of them are stale)."""
+        if ANY_PATH not in previous.defines or ANY_PATH in defines:
+            return set()
         dropped = {
             name
             for name in previous.defines
             if name != ANY_PATH and root(name) == name and is_user_name(name)
-        } - {root(path) for path in record.defines}
-        if not dropped:
-            return
-        for cell_id, other in self.graph.records.items():
-            if cell_id != record.cell_id:
+        } - {root(path) for path in defines}
+        for other_id, other in self.graph.records.items():
+            if dropped and other_id != cell_id:
                 dropped -= {root(path) for path in other.defines}
         for name in dropped:
             namespace.pop(name, None)
+        return dropped
 
     def _record(self, record: CellRecord) -> None:
         """Put a new record (``ts`` = the clock) into the graph and the journal."""
