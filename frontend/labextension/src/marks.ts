@@ -109,7 +109,10 @@ export class NotebookMarks {
 
   private _onMessage(_: EventStream, message: IGraphMessage): void {
     this.apply();
-    this._scheduleSelection();
+    if (!message.graph?.busy) {
+      // during a cascade the plan changes with every cell: ask once it settled
+      this._scheduleSelection();
+    }
     this._changed.emit(message);
   }
 
