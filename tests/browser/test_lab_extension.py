@@ -190,7 +190,7 @@ def test_lazy_marks_stale_within_200ms_and_match_the_server(
 
 
 def test_selection_marks_and_run_only(
-    server: JupyterServer, context: Any, notebook_name: str
+    server: JupyterServer, context: Any, notebook_name: str, screenshot: Any
 ) -> None:
     notebook = opened(server, context, notebook_name, SOURCES)
     run_all(notebook)
@@ -209,6 +209,10 @@ def test_selection_marks_and_run_only(
     assert graph["cells"][2]["execution_count"] == before, "run-only did not cascade"
     wait_until(lambda: dom_states(notebook.page)["cell-1"] == "stale", 5, "the stale mark")
     notebook.expect_output(1, "y 2")
+    if server.app == "lab":
+        notebook.cell(1).locator(".jp-InputPrompt").click()
+        wait_until(lambda: selection(notebook.page).get("cell-2") == "will-run", 10, "dots")
+        screenshot(notebook.page, "lab-marks.png")
 
 
 def test_resolve_equals_run_all_and_marks_follow_the_cascade(
