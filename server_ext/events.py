@@ -164,17 +164,19 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: 
         self._feed_task = asyncio.ensure_future(self._feed(NotebookFeed(self.service, self.path)))
 
     async def _feed(self, feed: NotebookFeed) -> None:
+        last_error = ""
         while True:
             try:
                 message = await feed.next_message()
                 if message is not None:
                     await self.write_message(message)
+                last_error = ""
             except WebSocketClosedError:
                 return
-            except web.HTTPError as error:  # the notebook cannot be read (yet)
-                self.log.debug("cascade: events for %s: %s", feed.path, error)
-            except Exception:
-                self.log.exception("cascade: events for %s failed", feed.path)
+            except Exception as error:  # e.g. the notebook cannot be read (yet): retry
+                if repr(error) != last_error:  # once per distinct error, not every tick
+                    last_error = repr(error)
+                    self.log.warning("cascade: events for %s: %s", feed.path, error)
             await asyncio.sleep(TICK)
 
     def on_message(self, message: str | bytes) -> None:
