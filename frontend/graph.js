@@ -3,8 +3,9 @@
  *
  * Cells go top to bottom in notebook order (an invisible chain of edges pins
  * dagre's ranks to that order); dependency edges carry the symbols they pass.
- * The page polls every 500 ms while a cascade is busy, every 3 s otherwise,
- * and redraws only when something changed.
+ * The page listens to the push endpoint (/api/cascade/events); where that
+ * websocket cannot open it polls every 500 ms while a cascade is busy, every
+ * 3 s otherwise. It redraws only when something changed.
  *
  * The graph has no sources; the code lines come from the contents API, that
  * is from the file on disk. With collaboration on, the file trails the live
@@ -392,6 +393,36 @@
     document.getElementById("summary").textContent = "";
     return;
   }
+  /** The push endpoint: a graph per change; polling if the socket never opens. */
+  function listen() {
+    const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+    const target = url("api/cascade/events", { path: config.path });
+    const socket = new WebSocket(scheme + "//" + window.location.host + target);
+    let opened = false;
+    let drawing = Promise.resolve();
+    socket.onopen = () => {
+      opened = true;
+    };
+    socket.onmessage = (event) => {
+      const message = JSON.parse(event.data);
+      if (message.type !== "graph") return;
+      drawing = drawing.then(async () => {
+        if (message.graph === null) {
+          document.body.dataset.busy = "false";
+          document.getElementById("summary").textContent = "not available";
+          showMessage(explain({ status: 404 }));
+        } else {
+          await refresh(message.graph);
+        }
+      });
+    };
+    socket.onclose = () => {
+      if (opened) window.setTimeout(listen, 1000);
+      else poll();
+    };
+  }
+
   drawLegend(null);
-  poll();
+  if (typeof WebSocket === "function") listen();
+  else poll();
 })();

@@ -8,6 +8,7 @@ a kernel's state and code).
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
@@ -67,26 +68,30 @@ class GraphHandler(_CascadeHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        path, kernel_id, runner, cells = await self._notebook()
-        state = runner.state
-        known = {cell.id for cell in cells}
-        self.finish(
-            {
-                "path": path,
-                "kernel_id": kernel_id,
-                "mode": runner.mode,
-                "direction": runner.direction,
-                "busy": state.busy,
-                "available": state.enabled is not False,
-                "reason": state.last_error,
-                "cells": cells_json(runner, cells),
-                "edges": [
-                    {"source": e.source, "target": e.target, "symbols": e.symbols}
-                    for e in state.graph.edges()
-                    if e.source in known and e.target in known
-                ],
-            }
-        )
+        self.finish(graph_body(*await self._notebook()))
+
+
+def graph_body(
+    path: str, kernel_id: str, runner: KernelRunner, cells: list[NotebookCell]
+) -> dict[str, Any]:
+    """The body of ``GET /api/cascade/graph`` (also pushed by :mod:`.events`)."""
+    state = runner.state
+    known = {cell.id for cell in cells}
+    return {
+        "path": path,
+        "kernel_id": kernel_id,
+        "mode": runner.mode,
+        "direction": runner.direction,
+        "busy": state.busy,
+        "available": state.enabled is not False,
+        "reason": state.last_error,
+        "cells": cells_json(runner, cells),
+        "edges": [
+            {"source": e.source, "target": e.target, "symbols": e.symbols}
+            for e in state.graph.edges()
+            if e.source in known and e.target in known
+        ],
+    }
 
 
 class PreviewHandler(_CascadeHandler):
