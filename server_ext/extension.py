@@ -7,6 +7,8 @@ from typing import Any
 from tornado.ioloop import IOLoop
 
 from .config import Cascade
+from .controls import control_handlers
+from .events import event_handlers
 from .handlers import handlers
 from .pages import page_handlers
 from .proxy import CascadeConnectionMixin, compose_connection_class
@@ -42,6 +44,8 @@ def load(serverapp: Any) -> None:
     web_app.settings["cascade"] = service
     _install_connection_class(serverapp)
     web_app.add_handlers(".*$", handlers(web_app.settings["base_url"]))
+    web_app.add_handlers(".*$", control_handlers(web_app.settings["base_url"]))
+    web_app.add_handlers(".*$", event_handlers(web_app.settings["base_url"]))
     web_app.add_handlers(".*$", page_handlers(web_app.settings["base_url"]))
     serverapp.contents_manager.register_pre_save_hook(service.pre_save_hook)
     serverapp.contents_manager.register_post_save_hook(service.post_save_hook)

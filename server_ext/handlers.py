@@ -67,26 +67,7 @@ class GraphHandler(_CascadeHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        path, kernel_id, runner, cells = await self._notebook()
-        state = runner.state
-        known = {cell.id for cell in cells}
-        self.finish(
-            {
-                "path": path,
-                "kernel_id": kernel_id,
-                "mode": runner.mode,
-                "direction": runner.direction,
-                "busy": state.busy,
-                "available": state.enabled is not False,
-                "reason": state.last_error,
-                "cells": [self._cell_json(runner, cell, i) for i, cell in enumerate(cells)],
-                "edges": [
-                    {"source": e.source, "target": e.target, "symbols": e.symbols}
-                    for e in state.graph.edges()
-                    if e.source in known and e.target in known
-                ],
-            }
-        )
+        self.finish(graph_body(*await self._notebook()))
 
     @staticmethod
     def _cell_json(runner: KernelRunner, cell: NotebookCell, index: int) -> dict[str, Any]:
@@ -105,6 +86,29 @@ class GraphHandler(_CascadeHandler):
             "execution_count": record.execution_count if record else None,
             "state": status,
         }
+
+
+def graph_body(
+    path: str, kernel_id: str, runner: KernelRunner, cells: list[NotebookCell]
+) -> dict[str, Any]:
+    """The body of ``GET /api/cascade/graph`` (also pushed by :mod:`.events`)."""
+    state = runner.state
+    known = {cell.id for cell in cells}
+    return {
+        "path": path,
+        "kernel_id": kernel_id,
+        "mode": runner.mode,
+        "direction": runner.direction,
+        "busy": state.busy,
+        "available": state.enabled is not False,
+        "reason": state.last_error,
+        "cells": [GraphHandler._cell_json(runner, cell, i) for i, cell in enumerate(cells)],
+        "edges": [
+            {"source": e.source, "target": e.target, "symbols": e.symbols}
+            for e in state.graph.edges()
+            if e.source in known and e.target in known
+        ],
+    }
 
 
 class PreviewHandler(_CascadeHandler):

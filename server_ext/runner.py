@@ -631,7 +631,7 @@ class KernelRunner:
         finally:
             await self._written()
             model.mark_queued(self.state.queued, False)
-            self.state.queued = []
+            self.state.end_cascade()
 
     async def _model(self) -> NotebookModel | None:
         path = await self._notebooks.find_path(self.state.kernel_id)
@@ -669,7 +669,7 @@ class KernelRunner:
         finally:
             await self._written()
             model.mark_queued(self.state.queued, False)
-            self.state.queued = []
+            self.state.end_cascade()
 
     async def _run_cell(self, model: NotebookModel, cell: NotebookCell, trigger: str) -> bool:
         """Run one cell as the user would; True when it succeeded.
@@ -678,9 +678,8 @@ class KernelRunner:
         send the next cell while this one's last outputs arrive. Those are
         written by a task the cascade awaits before it ends (:meth:`_written`).
         """
-        if cell.id in self.state.queued:
-            self.state.queued.remove(cell.id)
-        self.state.running = cell.id
+        if not self.state.start_cell(cell.id, trigger):
+            return False  # the user stopped the cascade (POST /api/cascade/stop)
         collector = OutputCollector()
 
         def on_iopub(msg: dict[str, Any]) -> None:

@@ -36,6 +36,11 @@ class KernelState:
     trigger_failed: bool = False
     queued: list[str] = field(default_factory=list)
     running: str | None = None
+    #: the cell whose run started the cascade in progress, and how many cells it started
+    trigger: str | None = None
+    started: int = 0
+    #: the user asked to stop the cascade in progress: no further cell of it starts
+    stop_requested: bool = False
     pending_cascades: int = 0
     #: a browser run finished since the replica was last refreshed
     replica_outdated: bool = False
@@ -53,6 +58,32 @@ class KernelState:
     @property
     def busy(self) -> bool:
         return bool(self.inflight or self.pending_cascades or self.running or self.queued)
+
+    def start_cell(self, cell_id: str, trigger: str) -> bool:
+        """A cascaded cell is about to run; False when a stop was asked (it must not)."""
+        if self.stop_requested:
+            return False
+        if cell_id in self.queued:
+            self.queued.remove(cell_id)
+        self.running, self.trigger = cell_id, trigger
+        self.started += 1
+        return True
+
+    def end_cascade(self) -> None:
+        """A cascade ended (done, failed or stopped): cells left in the queue stay marked."""
+        self.queued = []
+        self.trigger, self.started, self.stop_requested = None, 0, False
+
+    def progress(self) -> dict[str, object]:
+        """The cascade in progress, as the push endpoint sends it."""
+        done = self.started - (1 if self.running else 0)
+        return {
+            "trigger": self.trigger,
+            "running": self.running,
+            "queued": list(self.queued),
+            "done": max(done, 0),
+            "total": max(done, 0) + (1 if self.running else 0) + len(self.queued),
+        }
 
     def apply_report(self, report: dict[str, object]) -> bool:
         """Merge an agent report into the replica, resetting it after a restart.
@@ -91,6 +122,7 @@ class KernelState:
         self.trigger_failed = False
         self.queued.clear()
         self.running = None
+        self.trigger, self.started, self.stop_requested = None, 0, False
         self.kernel_mode = self.kernel_direction = None
         self.reports_in_metadata = False
         self.pushed_order = []

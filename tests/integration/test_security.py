@@ -69,3 +69,50 @@ async def test_kernel_websocket_without_token_is_refused(
             "api", "kernels", kernel_id, "channels", headers={"Authorization": "token nope"}
         )
     assert error.value.code in (401, 403)
+
+
+CONTROLS = ["resolve", "stop", "mode"]
+
+
+async def post_status(jp_fetch: Any, route: str, **kwargs: Any) -> int:
+    try:
+        response = await jp_fetch(
+            "api", "cascade", route, method="POST", body=json.dumps(PARAMS), **kwargs
+        )
+    except HTTPClientError as error:
+        return error.code
+    return int(response.code)
+
+
+async def events_status(jp_ws_fetch: Any, **kwargs: Any) -> int:
+    try:
+        ws = await jp_ws_fetch("api", "cascade", "events", params=PARAMS, **kwargs)
+    except HTTPClientError as error:
+        return error.code
+    ws.close()
+    return 101
+
+
+@pytest.mark.parametrize("route", CONTROLS)
+async def test_controls_refuse_no_token_or_wrong_token(jp_fetch: Any, route: str) -> None:
+    for headers in ({"Authorization": ""}, {"Authorization": "token not-the-token"}):
+        assert await post_status(jp_fetch, route, headers=headers) in (401, 403)
+
+
+async def test_events_websocket_refuses_no_token_or_wrong_token(jp_ws_fetch: Any) -> None:
+    for headers in ({"Authorization": ""}, {"Authorization": "token not-the-token"}):
+        assert await events_status(jp_ws_fetch, headers=headers) in (401, 403)
+    assert await events_status(jp_ws_fetch) == 101, "with the token it opens"
+
+
+class TestDenyingAuthorizerOnNewRoutes:
+    @pytest.fixture
+    def server_overrides(self) -> dict[str, Any]:
+        return {"authorizer_class": "integration.authorizers.DenyKernels"}
+
+    @pytest.mark.parametrize("route", CONTROLS)
+    async def test_controls_denied(self, jp_fetch: Any, route: str) -> None:
+        assert await post_status(jp_fetch, route) == 403
+
+    async def test_events_denied(self, jp_ws_fetch: Any) -> None:
+        assert await events_status(jp_ws_fetch) == 403

@@ -1,0 +1,189 @@
+"""The push endpoint: ``/api/cascade/events?path=<notebook>``, a websocket.
+
+It sends one notebook's graph (exactly the body of ``GET /api/cascade/graph``)
+and the cascade's progress, at connect and whenever either changes:
+
+``{"type": "graph", "graph": <body> | null, "progress": {"trigger", "running",
+"queued", "done", "total"}}`` (``graph`` null, with a ``message``, while no
+kernel session has that path; the socket stays open until one appears).
+
+Changes are found by a cheap version tuple (graph version, queue, running
+cell, settings, the notebook's code stamp) looked at every
+:data:`TICK` seconds while a client is connected; the body is only built when
+the tuple moved, and only sent when it differs from the last one sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from http import HTTPStatus
+from typing import Any
+
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import ws_authenticated
+from jupyter_server.base.handlers import JupyterHandler
+from jupyter_server.base.websocket import WebSocketMixin
+from tornado import web
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
+
+from .handlers import graph_body
+from .notebook import NotebookModel, SavedFile, SharedDocument
+from .runner import KernelRunner
+from .service import CascadeService
+
+#: seconds between two looks at the version tuple (only while a client is connected)
+TICK = 0.04
+_IDLE: dict[str, object] = {"trigger": None, "running": None, "queued": [], "done": 0, "total": 0}
+
+
+class NotebookFeed:
+    """The messages for one notebook, built only when something in them changed."""
+
+    def __init__(self, service: CascadeService, path: str) -> None:
+        self.service = service
+        self.path = path
+        self._kernel: tuple[int, str | None] | None = None
+        self._version: tuple[Any, ...] | None = None
+        self._sent: str | None = None
+
+    async def next_message(self) -> str | None:
+        """The message to send now, or None when nothing changed since the last one."""
+        kernel_id = await self._kernel_id()
+        if kernel_id is None:
+            return self._changed(
+                ("no session",),
+                lambda: {
+                    "type": "graph",
+                    "graph": None,
+                    "progress": _IDLE,
+                    "message": f"no kernel session for {self.path!r}",
+                },
+            )
+        runner = self.service.runner_for(kernel_id)
+        model = self.service.open_model_now(self.path, runner)
+        if model is None:
+            model = await self.service.open_model(self.path, runner)
+        stamp = _code_stamp(self.service, model, runner)
+        version = _runner_version(kernel_id, runner) + (stamp,)
+        if stamp is not None and version == self._version:
+            return None
+        cells = await model.code_cells()
+        body = graph_body(self.path, kernel_id, runner, cells)
+        message = {"type": "graph", "graph": body, "progress": runner.state.progress()}
+        # the read may have moved the stamp (a first read of the file): keep the new one
+        stamp = _code_stamp(self.service, model, runner)
+        return self._changed(_runner_version(kernel_id, runner) + (stamp,), lambda: message)
+
+    def _changed(self, version: tuple[Any, ...], build: Any) -> str | None:
+        self._version = version
+        text = json.dumps(build())
+        if text == self._sent:
+            return None
+        self._sent = text
+        return text
+
+    async def _kernel_id(self) -> str | None:
+        """The session's kernel, asked again only when the session table changed
+        (SQLite's ``total_changes``; other session managers are asked each time)."""
+        connection = getattr(self.service.serverapp.session_manager, "connection", None)
+        changes = connection.total_changes if isinstance(connection, sqlite3.Connection) else -1
+        if self._kernel is None or changes < 0 or self._kernel[0] != changes:
+            self._kernel = (changes, await self.service.find_kernel(self.path))
+        kernel_id = self._kernel[1]
+        if kernel_id is not None and kernel_id not in self.service.kernel_manager:
+            self._kernel = None  # shut down without its session row gone yet
+            return None
+        return kernel_id
+
+
+def _runner_version(kernel_id: str, runner: KernelRunner) -> tuple[Any, ...]:
+    state = runner.state
+    return (
+        kernel_id,
+        id(runner),
+        state.graph.version,
+        state.agent_instance,
+        state.enabled,
+        state.last_error,
+        runner.mode,
+        runner.direction,
+        state.busy,
+        state.running,
+        tuple(state.queued),
+        state.trigger,
+        state.started,
+    )
+
+
+def _code_stamp(service: CascadeService, model: NotebookModel, runner: KernelRunner) -> object:
+    """What identifies the notebook's code cells while unchanged; None: unknown."""
+    if isinstance(model, SharedDocument):
+        return model.watch.stamp() if model.watch is not None else None
+    if isinstance(model, SavedFile):
+        snapshot = service.saved.current(model.path)
+        return None if snapshot is None else (id(snapshot), runner.sent_code.version)
+    return None
+
+
+class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: ignore[misc]
+    """GET /api/cascade/events?path=<notebook> → a websocket of graph messages.
+
+    Authenticated like jupyter_server's kernel websocket, and authorized to
+    read the ``kernels`` resource (it shows a kernel's state and code).
+    """
+
+    auth_resource = "kernels"
+    _feed_task: asyncio.Task[None] | None = None
+
+    def set_default_headers(self) -> None:
+        """No JSON API headers on a websocket (as jupyter_server's kernel websocket)."""
+
+    @property
+    def service(self) -> CascadeService:
+        return self.settings["cascade"]  # type: ignore[no-any-return]
+
+    async def pre_get(self) -> None:
+        allowed = await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, "read", "kernels")
+        )
+        if not allowed:
+            raise web.HTTPError(HTTPStatus.FORBIDDEN)
+        self.path = self.get_query_argument("path", default="").strip().strip("/")
+        if not self.path:
+            raise web.HTTPError(HTTPStatus.BAD_REQUEST, "missing query argument 'path'")
+
+    @ws_authenticated
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        await self.pre_get()
+        await super().get(*args, **kwargs)
+
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        super().open(*args, **kwargs)
+        self._feed_task = asyncio.ensure_future(self._feed(NotebookFeed(self.service, self.path)))
+
+    async def _feed(self, feed: NotebookFeed) -> None:
+        while True:
+            try:
+                message = await feed.next_message()
+                if message is not None:
+                    await self.write_message(message)
+            except WebSocketClosedError:
+                return
+            except web.HTTPError as error:  # the notebook cannot be read (yet)
+                self.log.debug("cascade: events for %s: %s", feed.path, error)
+            except Exception:
+                self.log.exception("cascade: events for %s failed", feed.path)
+            await asyncio.sleep(TICK)
+
+    def on_message(self, message: str | bytes) -> None:
+        """Clients send nothing; anything they send is ignored."""
+
+    def on_close(self) -> None:
+        if self._feed_task is not None:
+            self._feed_task.cancel()
+
+
+def event_handlers(base_url: str) -> list[tuple[str, type]]:
+    return [(base_url.rstrip("/") + "/api/cascade/events", EventsHandler)]
