@@ -11,6 +11,7 @@ Two places, chosen per notebook when a cascade starts:
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import os
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 
 from jupyter_core.utils import ensure_async
 from pycrdt import Array, Map, Text
+from tornado import web
 
 from kernel_agent.planning import NotebookCell
 
@@ -324,7 +326,7 @@ class SavedCells:
         known = self._snapshots.get(path)
         if known is not None and stamp is not None and known.stamp == stamp:
             return known
-        model = await ensure_async(self.contents_manager.get(path, content=True, type="notebook"))
+        model = await self._get(path)
         modified = model.get("last_modified")
         cells = []
         for cell in model["content"].get("cells", []):
@@ -340,6 +342,25 @@ class SavedCells:
         )
         self._snapshots[path] = snapshot
         return snapshot
+
+    async def _get(self, path: str, attempts: int = 20) -> Any:
+        """The notebook's model; a read that met a save half written is tried again.
+
+        jupyter_server's atomic writing rewrites the file in place (its backup copy
+        is what makes it atomic), so a read during a save can find it empty or cut
+        short: with pages that save themselves after a cascade (the nbclassic
+        nbextension) the graph's readers meet that often.
+        """
+        for attempt in range(attempts):
+            try:
+                return await ensure_async(
+                    self.contents_manager.get(path, content=True, type="notebook")
+                )
+            except web.HTTPError as error:
+                if error.status_code != 400 or attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(0.025)
+        raise AssertionError("unreachable")
 
     def last_read(self, path: str) -> _Snapshot | None:
         """The snapshot of ``path``'s last read, whether or not the file changed since."""
