@@ -160,48 +160,12 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
         onGraph(message.graph, message.progress);
       }
     };
-    socket.onopen = function () {
-      S.pushWorks = true;
-    };
     socket.onclose = function () {
       if (S.socket === socket) {
         S.socket = null;
-        if (!S.pushWorks) {
-          poll(); // TEMPORARY stand-in until the push endpoint is merged
-          return;
-        }
         setTimeout(connect, RECONNECT_MS);
       }
     };
-  }
-
-  // TEMPORARY: GET /api/cascade/graph until the push endpoint exists on this branch.
-  function poll() {
-    if (S.closed) {
-      return;
-    }
-    var url = api('graph') + '?path=' + encodeURIComponent(nbPath());
-    utils
-      .promising_ajax(url, {type: 'GET', dataType: 'json'})
-      .then(
-        function (graph) {
-          var running = null;
-          var queued = [];
-          graph.cells.forEach(function (c) {
-            if (c.state === 'running') running = c.id;
-            if (c.state === 'queued') queued.push(c.id);
-          });
-          var text = JSON.stringify(graph);
-          if (text !== S.lastPoll) {
-            S.lastPoll = text;
-            onGraph(graph, {trigger: null, running: running, queued: queued, done: 0, total: 0});
-          }
-        },
-        function () {}
-      )
-      .then(function () {
-        setTimeout(poll, 150);
-      });
   }
 
   function reconnect() {
