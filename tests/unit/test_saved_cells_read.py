@@ -47,3 +47,35 @@ def test_a_file_that_stays_unreadable_still_fails() -> None:
     with pytest.raises(web.HTTPError):
         asyncio.run(SavedCells(manager).read("n.ipynb"))
     assert manager.reads == 20
+
+
+def test_a_read_waits_for_a_save_of_the_file_to_end() -> None:
+    """A read while Jupyter writes the file would make jupyter_server put the backup back
+    over the save (it takes a half-written notebook for a corrupt one)."""
+    manager = HalfWritten(failures=0)
+    saved = SavedCells(manager)
+
+    async def scenario() -> list[str]:
+        order: list[str] = []
+        saved.save_started("n.ipynb")
+
+        async def save() -> None:
+            await asyncio.sleep(0.1)
+            order.append("saved")
+            saved.save_ended("n.ipynb")
+
+        async def read() -> None:
+            await saved.read("n.ipynb")
+            order.append("read")
+
+        await asyncio.gather(read(), save())
+        return order
+
+    assert asyncio.run(scenario()) == ["saved", "read"]
+
+
+def test_a_save_that_never_ends_holds_reads_for_a_while_only() -> None:
+    saved = SavedCells(HalfWritten(failures=0))
+    saved.SAVE_WAIT = 0.05
+    saved.save_started("n.ipynb")
+    asyncio.run(saved.read("n.ipynb"))
