@@ -476,6 +476,26 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
     return ((notebook().config.data || {}).last_modified_check_margin || 0.5) * 1000;
   }
 
+  function sleep(ms) {
+    return new Promise(function (resolve) {
+      setTimeout(resolve, ms);
+    });
+  }
+
+  // The file's model once its time stopped moving: a read of a notebook that is being
+  // written makes jupyter_server take it for corrupt and put its backup back over the save.
+  function settledHead(head, tries) {
+    return sleep(300)
+      .then(function () {
+        return diskModel(false);
+      })
+      .then(function (again) {
+        return again.last_modified === head.last_modified || tries <= 0
+          ? again
+          : settledHead(again, tries - 1);
+      });
+  }
+
   // Adopt the file's time when it differs from this page by outputs alone; false otherwise.
   function catchUp() {
     var nb = notebook();
@@ -483,14 +503,18 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
       if (!nb.last_modified || new Date(head.last_modified) - nb.last_modified <= margin()) {
         return true;
       }
-      return diskModel(true).then(function (file) {
-        var sources = fileSources(file.content);
-        if (sources === S.base || sources === pageSources()) {
-          nb.last_modified = new Date(file.last_modified);
-          return true;
-        }
-        return false;
-      });
+      return settledHead(head, 5)
+        .then(function () {
+          return diskModel(true);
+        })
+        .then(function (file) {
+          var sources = fileSources(file.content);
+          if (sources === S.base || sources === pageSources()) {
+            nb.last_modified = new Date(file.last_modified);
+            return true;
+          }
+          return false;
+        });
     });
   }
 
@@ -525,9 +549,7 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
           return catchUp();
         }
         if (Date.now() < deadline) {
-          return new Promise(function (resolve) {
-            setTimeout(resolve, 250);
-          }).then(function () {
+          return sleep(250).then(function () {
             return follow(deadline);
           });
         }
