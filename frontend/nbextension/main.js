@@ -293,17 +293,18 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
         if (notebook().get_selected_cell() !== cell) {
           return;
         }
+        // as in JupyterLab: the selected cell is among those its run would run
         clearSelection();
         var now = cellMap();
         (preview.upstream || []).forEach(function (id) {
           var entry = now.toPage[id];
-          if (entry && entry.cell !== cell) {
+          if (entry) {
             entry.cell.element.attr('data-cascade-selection', 'upstream');
           }
         });
         (preview.cells || []).forEach(function (id) {
           var entry = now.toPage[id];
-          if (entry && entry.cell !== cell) {
+          if (entry) {
             entry.cell.element.attr('data-cascade-selection', 'will-run');
           }
         });

@@ -206,6 +206,7 @@ def test_lazy_marks_keys_and_selection(
 
     # selection: the first cell's run would run the cells that read x
     notebook.cell(0).locator(".input_prompt").click()
+    expect(notebook.cell(0)).to_have_attribute("data-cascade-selection", "will-run")
     expect(notebook.cell(1)).to_have_attribute("data-cascade-selection", "will-run")
     expect(notebook.cell(3)).to_have_attribute("data-cascade-selection", "will-run")
     assert notebook.cell(2).get_attribute("data-cascade-selection") is None
