@@ -34,6 +34,7 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
 
   var S = {
     socket: null,
+    retry: RECONNECT_MS,
     graph: null,
     progress: {trigger: null, running: null, queued: [], done: 0, total: 0},
     // parent msg_id -> {cell, count} for foreign runs shown in this page
@@ -156,14 +157,17 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
       } catch (error) {
         return;
       }
+      S.retry = RECONNECT_MS;
       if (message && message.type === 'graph') {
         onGraph(message.graph, message.progress);
       }
     };
     socket.onclose = function () {
       if (S.socket === socket) {
+        // the server extension off, or the server gone: try again, less and less often
         S.socket = null;
-        setTimeout(connect, RECONNECT_MS);
+        setTimeout(connect, S.retry);
+        S.retry = Math.min(S.retry * 2, 30000);
       }
     };
   }
@@ -236,10 +240,13 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
       if (state === 'fresh' && g.source !== undefined && cell.get_text() !== g.source) {
         state = 'dirty'; // edited in this page, not run since
       }
+      var node = cell.element[0];
       if (state) {
-        cell.element.attr('data-cascade-state', state);
-      } else {
-        cell.element.removeAttr('data-cascade-state');
+        if (node.getAttribute('data-cascade-state') !== state) {
+          node.setAttribute('data-cascade-state', state);
+        }
+      } else if (node.hasAttribute('data-cascade-state')) {
+        node.removeAttribute('data-cascade-state');
       }
     });
     // In [*] for queued cells; the prompt they had comes back if they do not run
