@@ -232,3 +232,27 @@ def test_lazy_marks_keys_and_selection(
     assert notebook.output(1).inner_text().strip() == "y = 70"
     no_modal(page)
     assert dialogs == []
+
+
+def test_queued_cells_show_a_star_until_they_run(
+    nbclassic_server: JupyterServer, context: Any, notebook_name: str
+) -> None:
+    server = nbclassic_server
+    sources = ["x = 1", "import time\ntime.sleep(1.5)\na = x", "print('b =', x + 1)"]
+    server.create_notebook(notebook_name, sources)
+    page = context.new_page()
+    notebook = ClassicNotebook.open(page, server, notebook_name, len(sources))
+    notebook.run_all()
+    notebook.expect_output(2, "b = 2")
+    settled_graph(server, notebook_name)
+    notebook.edit(0, "x = 2")
+    notebook.run(0)
+    # while the slow cell runs, the one after it waits its turn: In [*]
+    expect(notebook.prompt(1)).to_have_text("In [*]:")
+    expect(notebook.prompt(2)).to_have_text("In [*]:")
+    expect_state(notebook, 2, "queued")
+    notebook.expect_output(2, "b = 3")
+    graph = settled_graph(server, notebook_name)
+    counts = {cell["id"]: cell["execution_count"] for cell in graph["cells"]}
+    expect(notebook.prompt(1)).to_have_text(f"In [{counts['cell-1']}]:")
+    expect(notebook.prompt(2)).to_have_text(f"In [{counts['cell-2']}]:")
