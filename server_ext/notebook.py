@@ -11,14 +11,17 @@ Two places, chosen per notebook when a cascade starts:
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from jupyter_core.utils import ensure_async
 from pycrdt import Array, Map, Text
+from tornado import web
 
 from kernel_agent.core.planning import NotebookCell
 
@@ -290,9 +293,15 @@ class SavedCells:
     tells when to read again.
     """
 
+    #: seconds a read waits for a save of the same file to finish (a save that failed
+    #: never reports its end)
+    SAVE_WAIT = 2.0
+
     def __init__(self, contents_manager: Any) -> None:
         self.contents_manager = contents_manager
         self._snapshots: dict[str, _Snapshot] = {}
+        #: API path → when a save through Jupyter started writing it (until it ended)
+        self._saving: dict[str, float] = {}
         #: API path → file system path (resolving one costs ~0.1 ms; root_dir is fixed)
         self._os_paths: dict[str, str] = {}
 
@@ -319,12 +328,35 @@ class SavedCells:
         model = await ensure_async(self.contents_manager.get(path, content=False))
         return model.get("last_modified")
 
+    def save_started(self, path: str) -> None:
+        self._saving[path] = time.monotonic()
+
+    def save_ended(self, path: str) -> None:
+        self._saving.pop(path, None)
+
+    async def _after_save(self, path: str) -> None:
+        """Until no save through Jupyter is writing ``path``.
+
+        jupyter_server writes a notebook in place (truncate, then write; the
+        backup copy ``.~name`` is what makes it atomic), and a read that finds the
+        file half written takes it for a corrupt file: it moves it aside and puts
+        the backup back, so the save lands in the moved file and the path keeps
+        the old notebook. With pages that save themselves after a cascade (the
+        nbclassic nbextension) our readers would meet saves often.
+        """
+        while (started := self._saving.get(path)) is not None:
+            if time.monotonic() - started > self.SAVE_WAIT:
+                self._saving.pop(path, None)
+                return
+            await asyncio.sleep(0.01)
+
     async def read(self, path: str) -> _Snapshot:
+        await self._after_save(path)
         stamp = await self._stamp(path)
         known = self._snapshots.get(path)
         if known is not None and stamp is not None and known.stamp == stamp:
             return known
-        model = await ensure_async(self.contents_manager.get(path, content=True, type="notebook"))
+        model = await self._get(path)
         modified = model.get("last_modified")
         cells = []
         for cell in model["content"].get("cells", []):
@@ -340,6 +372,25 @@ class SavedCells:
         )
         self._snapshots[path] = snapshot
         return snapshot
+
+    async def _get(self, path: str, attempts: int = 20) -> Any:
+        """The notebook's model; a read that met a save half written is tried again.
+
+        jupyter_server's atomic writing rewrites the file in place (its backup copy
+        is what makes it atomic), so a read during a save can find it empty or cut
+        short: with pages that save themselves after a cascade (the nbclassic
+        nbextension) the graph's readers meet that often.
+        """
+        for attempt in range(attempts):
+            try:
+                return await ensure_async(
+                    self.contents_manager.get(path, content=True, type="notebook")
+                )
+            except web.HTTPError as error:
+                if error.status_code != 400 or attempt == attempts - 1:
+                    raise
+                await asyncio.sleep(0.025)
+        raise AssertionError("unreachable")
 
     def last_read(self, path: str) -> _Snapshot | None:
         """The snapshot of ``path``'s last read, whether or not the file changed since."""

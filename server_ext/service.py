@@ -269,6 +269,7 @@ class CascadeService:
         if model.get("type") != "notebook" or not model.get("content"):
             return
         path, notebook = path.strip("/"), model["content"]
+        self.saved.save_started(path)
         merged = self.pending.merge_into(path, notebook)
         if merged:
             self.log.info("cascade: merged %d cascaded cell(s) into %s", merged, path)
@@ -283,7 +284,9 @@ class CascadeService:
     def post_save_hook(self, model: dict[str, Any] | None = None, **_: Any) -> None:
         """Counted again once the file is written (an async contents manager
         lets the loop run between the hooks): see :meth:`unchanged_now`."""
-        self._touched(str((model or {}).get("path", "")))
+        path = str((model or {}).get("path", ""))
+        self.saved.save_ended(path.strip("/"))
+        self._touched(path)
 
     async def on_contents_action(self, logger: Any, schema_id: str, data: dict[str, Any]) -> None:
         """A notebook fetched, saved, renamed, copied or deleted through Jupyter:

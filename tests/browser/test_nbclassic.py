@@ -1,18 +1,49 @@
-"""nbclassic: no shared document, so cascaded outputs reach the file through the page's save.
+"""nbclassic without our nbextension: cascaded outputs reach the file through the page's save.
 
-What the user gets: the cell they ran updates as always; the cascaded cells
-keep showing their previous outputs on screen (nbclassic renders only replies
-to its own requests, DESIGN §5). When the page saves, the server's pre-save
-hook merges the cascaded outputs into that save, so the file on disk holds
-what restart-and-run-all would show, and a reload shows it too.
+With the nbextension disabled (``jupyter nbclassic-extension disable jupyter-cascade/main``)
+the user gets what an unchanged nbclassic gives: the cell they ran updates as always; the
+cascaded cells keep showing their previous outputs on screen (nbclassic renders only
+replies to its own requests, DESIGN §5). When the page saves, the server's pre-save hook
+merges the cascaded outputs into that save, so the file on disk holds what
+restart-and-run-all would show, and a reload shows it too. (With the nbextension, see
+test_nbclassic_extension.py.)
 """
 
 from __future__ import annotations
 
+import json
+import shutil
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from .servers import JupyterServer
 from .ui import ClassicNotebook, settled_graph, wait_until
+
+
+class _UserConfigFirst(JupyterServer):
+    def _environment(self) -> dict[str, str]:
+        # in a virtualenv jupyter_core reads the environment's config before the user's
+        env = super()._environment()
+        env["JUPYTER_PREFER_ENV_PATH"] = "0"
+        return env
+
+
+@pytest.fixture(scope="module")
+def nbclassic_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
+    """nbclassic with the nbextension disabled in the user's config, as
+    ``jupyter nbclassic-extension disable --user jupyter-cascade/main`` writes it."""
+    server = _UserConfigFirst("nbclassic", tmp_path_factory.mktemp("nbclassic-plain"))
+    nbconfig = server.base / "config" / "nbconfig"
+    nbconfig.mkdir(parents=True)
+    disabled = {"load_extensions": {"jupyter-cascade/main": False}}
+    (nbconfig / "notebook.json").write_text(json.dumps(disabled), encoding="utf-8")
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(server.base, ignore_errors=True)
+
 
 SOURCES = [
     "x = 1",
@@ -48,10 +79,10 @@ def test_cascaded_outputs_reach_the_file_with_the_next_save(
     assert ran > before[3]
     assert counts["cell-1"] > ran and counts["cell-3"] > counts["cell-1"], graph
     assert counts["cell-2"] == before[2], "the unrelated cell was not re-run"
-    # On screen a cascaded cell shows its last browser-run output (today: "y = 10"),
-    # or the new one should the page learn to update it; never a mix or a duplicate.
-    assert notebook.output(1).inner_text().strip() in ("y = 10", "y = 50")
-    assert notebook.output(3).inner_text().strip() in ("z = 11", "z = 51")
+    # On screen a cascaded cell shows its last browser-run output; never a mix or a duplicate.
+    assert notebook.output(1).inner_text().strip() == "y = 10"
+    assert notebook.output(3).inner_text().strip() == "z = 11"
+    assert page.locator("[data-cascade-state]").count() == 0, "the nbextension is off"
 
     notebook.save()
     saved = wait_until(

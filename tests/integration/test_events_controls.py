@@ -83,7 +83,9 @@ async def test_events_follow_a_cascade_queued_running_fresh(
     await client.run_cells(sources, ids)
     await cascade_api.settled("ev.ipynb")
     body = await events.wait_for(
-        lambda m: m["graph"] and set(states(m["graph"]).values()) == {"fresh"}
+        lambda m: (
+            m["graph"] and not m["graph"]["busy"] and set(states(m["graph"]).values()) == {"fresh"}
+        )
     )
     assert body["graph"] == await cascade_api.graph("ev.ipynb"), "exactly the REST body"
 
