@@ -341,7 +341,7 @@ class ExpressionReader(CodeReader):
             return
         data = None if fresh is None else self._data_receiver(receiver)
         slots = self._changed_slots(path, func.attr, node) if path is not None and inplace else None
-        if path is not None and slots is None:
+        if path is not None:  # an append's result rests on the whole list (its length)
             self.rec.emit("use", path)
         if path is not None and inplace:
             for slot in slots or [""]:  # each changed slot is read and written

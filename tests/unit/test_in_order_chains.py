@@ -221,3 +221,15 @@ def test_seeded_draws_replay_from_the_seed() -> None:
             )
         )  # fmt: skip
     assert nb.upstream(2) == ["c1"], "the draw again: reseed first, as run-all would"
+
+
+def test_a_second_append_replays_the_first_too() -> None:
+    nb = Notebook(
+        cell("L = []", defines="L", binds="L"),
+        cell("L.append(1)", uses="L L[0]", defines="L[0]"),
+        cell("L.append(2)", uses="L L[1]", defines="L[1]"),
+        cell("print(L[0])", uses="L[0]"),
+    )
+    nb.run_all()
+    assert nb.upstream(2) == ["c0", "c1"], "restart-and-run-all appends 1 before 2"
+    assert nb.states()["c3"] == "fresh", "an append does not change L[0]"
