@@ -307,8 +307,9 @@ def test_disabled_extension_leaves_lab_as_today(
     server = lab_without_extension
     server.create_notebook(notebook_name, SOURCES)
     notebook = LabNotebook.open(context.new_page(), server, notebook_name, len(SOURCES))
+    wait_until(lambda: _has_session(server, notebook_name), 60, "the notebook's kernel session")
     notebook.run_all()
-    notebook.expect_output(2, "z 20")
+    notebook.expect_output(2, "z 20", timeout=60_000)
     settled_graph(server, notebook_name)
     notebook.edit(0, "x = 3")
     notebook.run(0)
