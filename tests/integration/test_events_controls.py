@@ -82,12 +82,9 @@ async def test_events_follow_a_cascade_queued_running_fresh(
     client = await open_session("ev.ipynb")
     await client.run_cells(sources, ids)
     await cascade_api.settled("ev.ipynb")
-    body = await events.wait_for(
-        lambda m: (
-            m["graph"] and not m["graph"]["busy"] and set(states(m["graph"]).values()) == {"fresh"}
-        )
-    )
-    assert body["graph"] == await cascade_api.graph("ev.ipynb"), "exactly the REST body"
+    settled = await cascade_api.settled("ev.ipynb")
+    assert set(states(settled).values()) == {"fresh"}
+    await events.wait_for(lambda m: m["graph"] == settled)  # exactly the REST body
 
     mark = len(events.messages)
     await client.execute("x = 2", ids[0])
