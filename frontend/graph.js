@@ -22,6 +22,7 @@
   const STATES = [
     ["fresh", "fresh"],
     ["stale", "stale"],
+    ["waiting", "waiting"],
     ["dirty", "edited"],
     ["error", "error"],
     ["never_run", "never run"],

@@ -184,7 +184,7 @@ def test_lazy_marks_stale_within_200ms_and_match_the_server(
     assert graph["cells"][2]["execution_count"] < graph["cells"][0]["execution_count"]
     expected = server_states(server, notebook_name)
     assert expected["cell-1"] == "stale"
-    assert expected["cell-2"] in ("waiting", "fresh")  # "waiting" once the server knows it
+    assert expected["cell-2"] == "waiting"  # reads y from the stale cell (DESIGN §2)
     wait_until(lambda: dom_states(notebook.page) == expected, 5, "the marks to match")
     server.api("POST", "api/cascade/mode", {"path": notebook_name, "mode": "reactive"})
 
