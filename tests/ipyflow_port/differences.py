@@ -133,10 +133,6 @@ GAPS: dict[str, str] = {
         "in_order: y = x + 3 re-run shows stale (and later checks differ) though [3] above is "
         "the chain of x it read"
     ),
-    "sp_redefined_function_in_list": (
-        "the accum loop re-run after funcs_to_run was rebuilt is waiting, though all it reads "
-        "is fresh"
-    ),
     "sp_branching": "a definition in a branch that did not run (else: y = 7) counts as defining y",
     "sp_if_true": "a read in a branch that did not run (else: x = z + 1) counts as reading z",
     "sp_throwing_statements_do_not_track_deps": (

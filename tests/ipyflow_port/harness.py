@@ -29,8 +29,10 @@ from .cases import Case, Edge, Preview, Probe, Run, Save, States
 DEADLINE = 60.0
 #: sessions played at once (each has its own kernel); IPYFLOW_PORT_CONCURRENCY overrides
 CONCURRENCY = int(os.environ.get("IPYFLOW_PORT_CONCURRENCY", "3"))
-#: IPYFLOW_PORT_SHARE=0: a new kernel for every case (slower; to rule out leftovers)
-SHARE = os.environ.get("IPYFLOW_PORT_SHARE", "1") != "0"
+#: a new kernel for every case (the default: a shared kernel keeps what earlier cases
+#: taught the agent, and one case's states then depended on the order of the cases);
+#: IPYFLOW_PORT_SHARE=1 shares kernels between cases (faster, for local runs)
+SHARE = os.environ.get("IPYFLOW_PORT_SHARE", "0") not in ("0", "")
 SHARE_PROBES = os.environ.get("IPYFLOW_PORT_SHARE") == "all"
 KERNEL_START = 60.0
 SETUP_ID, PROBE_ID = "setup", "probe"
