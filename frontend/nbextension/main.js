@@ -458,9 +458,18 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
       return;
     }
     var saver = isSaver(cascade);
-    whenRunsClosed(RUN_CLOSE_WAIT_MS).then(function () {
-      return saver ? safeSave() : follow(Date.now() + FOLLOW_MS);
-    });
+    // One save at a time: a resolve ends in steps, and a second save sent while the first
+    // is in flight finds the file newer than the page and asks "Notebook changed".
+    S.saving = (S.saving || Promise.resolve())
+      .then(function () {
+        return whenRunsClosed(RUN_CLOSE_WAIT_MS);
+      })
+      .then(function () {
+        return saver ? safeSave() : follow(Date.now() + FOLLOW_MS);
+      })
+      .catch(function (error) {
+        console.warn('jupyter-cascade: after a cascade', error);
+      });
   }
 
   function whenRunsClosed(limit) {
