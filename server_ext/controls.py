@@ -2,7 +2,8 @@
 
 - ``POST /api/cascade/resolve`` ``{"path"}`` → 202 ``{"path", "kernel_id",
   "cells"}``: runs every stale, waiting and dirty cell in notebook order (with
-  the cells above each that it needs), as cascaded runs, until none is left;
+  the cells above each that it needs, and failed cells whose inputs changed
+  since they failed), as cascaded runs, until none is left;
   ``cells`` are those out of date when asked. Progress goes out on the push
   endpoint (:mod:`.events`); a cell that raises ends the resolve.
 - ``POST /api/cascade/stop`` ``{"path"}`` → ``{"path", "stopped"}``: the
@@ -40,7 +41,9 @@ from .handlers import _CascadeHandler, graph_body
 from .notebook import NotebookModel
 from .runner import KernelRunner
 
-#: states a resolve runs; "queued" is ours while the resolve holds the kernel
+#: states a resolve runs; "queued" is ours while the resolve holds the kernel.
+#: A failed cell runs again only when its inputs changed since it failed: with
+#: the same inputs it would fail the same way.
 _NEEDS_RUN = frozenset({"stale", "waiting", "dirty", "queued"})
 _CHOICES = {"mode": (REACTIVE, LAZY), "direction": (IN_ORDER, ANY_ORDER)}
 
@@ -80,7 +83,7 @@ class ResolveHandler(_ControlHandler):
     """POST /api/cascade/resolve ``{"path"}`` → 202 ``{"path", "kernel_id", "cells"}``."""
 
     @web.authenticated
-    @authorized
+    @authorized("execute")
     async def post(self) -> None:
         path, kernel_id, runner = await self._session(self._body()["path"])
         await self._ready(runner)
@@ -103,8 +106,13 @@ def _needing(
     path: str, kernel_id: str, runner: KernelRunner, cells: list[Any], done: set[str]
 ) -> list[str]:
     """The cells out of date now, in notebook order, as the graph reports them."""
-    body = graph_body(path, kernel_id, runner, cells)
-    return [c["id"] for c in body["cells"] if c["state"] in _NEEDS_RUN and c["id"] not in done]
+    body, graph = graph_body(path, kernel_id, runner, cells), runner.state.graph
+    return [
+        c["id"]
+        for c in body["cells"]
+        if c["id"] not in done
+        and (c["state"] in _NEEDS_RUN or (c["state"] == "error" and graph.is_stale(c["id"])))
+    ]
 
 
 async def _resolve(runner: KernelRunner, model: NotebookModel, path: str, kernel_id: str) -> None:
@@ -159,7 +167,7 @@ class StopHandler(_ControlHandler):
     """POST /api/cascade/stop ``{"path"}`` → ``{"path", "stopped": bool}``."""
 
     @web.authenticated
-    @authorized
+    @authorized("execute")
     async def post(self) -> None:
         path, _, runner = await self._session(self._body()["path"])
         state = runner.state
@@ -177,7 +185,7 @@ class ModeHandler(_ControlHandler):
     """
 
     @web.authenticated
-    @authorized
+    @authorized("execute")
     async def post(self) -> None:
         body = self._body()
         changes = {key: body[key] for key in _CHOICES if body.get(key) is not None}

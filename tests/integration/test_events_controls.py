@@ -189,3 +189,32 @@ async def test_control_errors_are_clear(
         await post(jp_fetch, route, body)
     assert error.value.code == code
     assert words in json.loads(error.value.response.body)["message"]
+
+
+async def test_resolve_reruns_a_failed_cell_only_when_its_inputs_changed(
+    make_notebook: Any, open_session: Any, cascade_api: CascadeApi, jp_fetch: Any
+) -> None:
+    sources = ["x = 0", "print('ratio', 1 / x)", "print(undefined_name)"]
+    ids = make_notebook("err.ipynb", sources)
+    client = await open_session("err.ipynb")
+    for source, cell_id in zip(sources, ids):
+        await client.execute(source, cell_id)  # two of them raise, as in a browser
+    await cascade_api.settled("err.ipynb")
+    assert (await post(jp_fetch, "mode", {"path": "err.ipynb", "mode": "lazy"}))["mode"] == "lazy"
+    graph = await cascade_api.settled("err.ipynb")
+    assert states(graph)[ids[1]] == states(graph)[ids[2]] == "error"
+    mark = len(client.messages)
+    await client.execute("x = 4", ids[0])
+    graph = await cascade_api.settled("err.ipynb")
+    failed = {cell["id"]: cell for cell in graph["cells"]}
+    assert failed[ids[1]]["state"] == "error"
+    assert "inputs changed" in failed[ids[1]]["reason"] and "x" in failed[ids[1]]["reason"]
+    assert failed[ids[2]]["reason"] == "failed at its last run"
+
+    answer = await post(jp_fetch, "resolve", {"path": "err.ipynb"})
+    assert answer["cells"] == [ids[1]]
+    graph = await cascade_api.settled("err.ipynb")
+    runs = {r.code: r for r in client.executions(mark)}
+    assert runs[sources[1]].stdout == "ratio 0.25\n", "restart-and-run-all's output"
+    assert sources[2] not in runs, "the same inputs would fail the same way"
+    assert states(graph)[ids[1]] == "fresh" and states(graph)[ids[2]] == "error"
