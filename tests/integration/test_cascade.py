@@ -300,8 +300,12 @@ async def test_a_run_sent_as_its_previous_reply_comes_waits_for_that_runs_record
 ) -> None:
     """The record of a run reaches the server after its reply: a request sent the
     moment that reply is read must still see the run, so the stale cell between
-    the two runs is pulled first and the last cell runs once, with the new value."""
-    sources = ["x = 1", "y = x + 1", "print('y is', y)"]
+    the two runs is pulled first and the last cell runs once, with the new value.
+
+    The middle cell takes a moment: a client slower than the server's cascade
+    (a loaded machine) would otherwise send the last cell after the cascade had
+    already re-run it, and see it run twice, rightly."""
+    sources = ["x = 1", "import time; time.sleep(0.25); y = x + 1", "print('y is', y)"]
     ids = make_notebook("due.ipynb", sources)
     client = await open_session("due.ipynb")
     await client.run_cells(sources, ids)
