@@ -35,11 +35,14 @@ def check_notebook(notebook: SavedNotebook, options: CheckOptions | None = None)
             f"kernel language {notebook.language!r}: only rules CC104 and CC105 apply statically"
         )
     if options.execute:
-        from .execute import execution_findings  # jupyter_client only when asked
+        from .execute import ExecutionError, execution_findings  # jupyter_client when asked
 
-        findings += execution_findings(notebook, options.timeout, options.kernel_name)
+        try:
+            findings += execution_findings(notebook, options.timeout, options.kernel_name)
+            report.executed = True
+        except ExecutionError as error:
+            report.error = f"{notebook.path}: {error}"
         findings.sort(key=lambda f: (f.cell.index, f.rule))
-        report.executed = True
     report.findings = [f for f in findings if f.rule not in options.ignore]
     return report
 

@@ -72,6 +72,8 @@ class CellFacts:
     direct_reads: frozenset[str]
     #: it may define any name (star import, %run, exec, an unknown magic, unparsable)
     may_define_anything: bool
+    #: names the cell binds only by importing: every run binds the same module object
+    imported: frozenset[str] = frozenset()
     #: the uses and defines come from the persisted run record
     from_metadata: bool = False
 
@@ -166,6 +168,10 @@ def _facts(
         or analysis.conservative
         or any(summary.conservative for summary in _called(analysis, summaries))
     )
+    outside, bound = reads_before_binding(parsed.tree)
+    # `fig, ax = plt.subplots(); ax.plot(..)` is recorded as a use of `ax` (a possible
+    # mutation): a name the cell binds is read from elsewhere only if read before that
+    uses = frozenset(p for p in uses if root(p) not in bound or root(p) in outside)
     use_roots = {root(p) for p in uses}
     return CellFacts(
         cell=cell,
@@ -174,6 +180,7 @@ def _facts(
         sure_defines=frozenset(p for p in sure if p != ANY_PATH),
         direct_reads=frozenset(reads & use_roots),
         may_define_anything=anything,
+        imported=import_only(parsed.tree),
         from_metadata=record is not None,
     )
 
@@ -190,6 +197,112 @@ def _called(analysis: CellAnalysis, summaries: dict[str, FunctionSummary]) -> li
         found.append(summary)
         todo.extend(summary.calls)
     return found
+
+
+def import_only(tree: ast.Module) -> frozenset[str]:
+    """Names ``tree`` binds by ``import`` and in no other way (``sys.modules`` makes a
+    second import give the very same object: re-running it changes nothing)."""
+    imported: set[str] = set()
+    other: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                imported.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            other.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            other.add(node.name)
+    return frozenset(imported - other - {"*"})
+
+
+# -- reads before the cell's own bindings ----------------------------------------------
+
+
+def reads_before_binding(tree: ast.Module) -> tuple[set[str], set[str]]:
+    """(global names the cell may read before binding them itself, names it binds),
+    statement by statement in execution order; a branch binds for what follows it."""
+    reads: set[str] = set()
+    bound: set[str] = set()
+    _sequence(tree.body, bound, reads)
+    return reads, bound
+
+
+def _sequence(body: list[ast.stmt], bound: set[str], reads: set[str]) -> None:
+    for stmt in body:
+        _ordered_statement(stmt, bound, reads)
+
+
+def _ordered_statement(stmt: ast.stmt, bound: set[str], reads: set[str]) -> None:
+    if isinstance(stmt, (ast.If, ast.While)):
+        _loads(stmt.test, bound, reads)
+        _sequence(stmt.body, bound, reads)
+        _sequence(stmt.orelse, bound, reads)
+    elif isinstance(stmt, (ast.For, ast.AsyncFor)):
+        _loads(stmt.iter, bound, reads)
+        bound.update(_stores(stmt.target))
+        _sequence(stmt.body, bound, reads)
+        _sequence(stmt.orelse, bound, reads)
+    elif isinstance(stmt, (ast.With, ast.AsyncWith)):
+        for item in stmt.items:
+            _loads(item.context_expr, bound, reads)
+            if item.optional_vars is not None:
+                bound.update(_stores(item.optional_vars))
+        _sequence(stmt.body, bound, reads)
+    elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+        for part in ("body", "handlers", "orelse", "finalbody"):
+            for child in getattr(stmt, part):
+                if isinstance(child, ast.ExceptHandler):
+                    if child.type is not None:
+                        _loads(child.type, bound, reads)
+                    if child.name:
+                        bound.add(child.name)
+                    _sequence(child.body, bound, reads)
+                else:
+                    _ordered_statement(child, bound, reads)
+    elif isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        for node in _sure_statement(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                _read(node.id, bound, reads)
+        bound.add(stmt.name)
+    elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        bound.update(alias.asname or alias.name.split(".")[0] for alias in stmt.names)
+    else:
+        if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+            _read(stmt.target.id, bound, reads)
+        for child in ast.iter_child_nodes(stmt):
+            if isinstance(child, ast.expr):
+                _loads(child, bound, reads)
+            elif type(child).__name__ == "match_case":
+                _sequence(child.body, bound, reads)  # type: ignore[attr-defined]
+        for child in ast.walk(stmt):
+            if isinstance(child, ast.Name) and not isinstance(child.ctx, ast.Load):
+                bound.add(child.id)
+
+
+def _loads(node: ast.expr, bound: set[str], reads: set[str]) -> None:
+    """Every name ``node`` may load (lambda and comprehension bodies included: their
+    globals are read too), then what it binds (``:=``)."""
+    local: set[str] = set()
+    for child in ast.walk(node):
+        if isinstance(child, ast.comprehension):
+            local.update(_stores(child.target))
+        elif isinstance(child, ast.Lambda):
+            local.update(a.arg for a in ast.walk(child.args) if isinstance(a, ast.arg))
+    for child in ast.walk(node):
+        if isinstance(child, ast.Name):
+            if isinstance(child.ctx, ast.Load) and child.id not in local:
+                _read(child.id, bound, reads)
+            elif isinstance(child.ctx, ast.Store) and child.id not in local:
+                bound.add(child.id)
+
+
+def _read(name: str, bound: set[str], reads: set[str]) -> None:
+    if name not in bound:
+        reads.add(name)
+
+
+def _stores(target: ast.expr) -> set[str]:
+    return {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
 
 
 # -- unconditional top-level reads ---------------------------------------------------

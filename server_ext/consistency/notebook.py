@@ -79,11 +79,15 @@ def read_notebook(path: str | Path) -> SavedNotebook:
 
 def notebook_from_dict(data: Any, path: str = "<notebook>") -> SavedNotebook:
     """A notebook from its parsed JSON (nbformat 4)."""
-    if not isinstance(data, Mapping) or not isinstance(data.get("cells"), list):
-        raise NotebookError(f"{path}: not a notebook (no 'cells' list)")
+    if not isinstance(data, Mapping) or "nbformat" not in data:
+        raise NotebookError(f"{path}: not a notebook (no 'nbformat' key)")
+    if data.get("nbformat") == 3:
+        data = _upgrade_v3(data, path)
     if data.get("nbformat") != 4:
         version = data.get("nbformat")
-        raise NotebookError(f"{path}: nbformat {version!r} is not supported (4 is)")
+        raise NotebookError(f"{path}: nbformat {version!r} is not supported (3 and 4 are)")
+    if not isinstance(data.get("cells"), list):
+        raise NotebookError(f"{path}: not a notebook (no 'cells' list)")
     cells = []
     for index, raw in enumerate(data["cells"]):
         if not isinstance(raw, Mapping):
@@ -92,6 +96,15 @@ def notebook_from_dict(data: Any, path: str = "<notebook>") -> SavedNotebook:
             cells.append(_code_cell(index, raw, path))
     metadata = data.get("metadata")
     return SavedNotebook(path, tuple(cells), metadata if isinstance(metadata, Mapping) else {})
+
+
+def _upgrade_v3(data: Mapping[str, Any], path: str) -> Mapping[str, Any]:
+    import nbformat  # only for old files
+
+    try:
+        return dict(nbformat.convert(nbformat.from_dict(data), 4))
+    except Exception as error:
+        raise NotebookError(f"{path}: malformed nbformat 3 notebook ({error})") from error
 
 
 def _code_cell(index: int, raw: Mapping[str, Any], path: str) -> Cell:

@@ -71,6 +71,9 @@ class _Definers:
 
 
 def _surely(fact: CellFacts, path: str) -> bool:
+    """Whether ``fact`` surely changes ``path`` when it runs (a re-import does not)."""
+    if root(path) in fact.imported:
+        return False
     return any(overlaps(d, path) for d in fact.sure_defines)
 
 
@@ -185,6 +188,7 @@ def _undefined_reads(facts: Sequence[CellFacts], index: _Definers) -> Iterator[F
             if any(p < position for p in positions):
                 continue
             sure = [p for p in positions if p > position and _surely_root(facts[p], name)]
+            # (an import below counts here: run-all has not imported it yet)
             for p in sure:
                 below[p].add(name)
             if not positions and not index.anything and _gap_before(reader, index):
