@@ -38,6 +38,7 @@ class FreshRun:
 
     status: str = "not_run"
     outputs: list[dict[str, Any]] = field(default_factory=list)
+    execution_count: int | None = None
 
 
 def execution_findings(
@@ -142,7 +143,9 @@ def _run_cell(client: Any, source: str, timeout: float | None) -> FreshRun:
 
 def _apply(run: FreshRun, kind: str, content: Mapping[str, Any]) -> None:
     """One iopub message into the cell's outputs, as the frontend would show them."""
-    if kind == "clear_output":
+    if kind == "execute_input":
+        run.execution_count = content.get("execution_count")
+    elif kind == "clear_output":
         run.outputs.clear()
     elif kind == "stream":
         run.outputs.append(
