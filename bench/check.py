@@ -36,7 +36,11 @@ CELLS = 100
 
 def write_notebook(path: Path, cells: int) -> None:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "language": "python",
+        "display_name": "Python 3",
+    }
     for count, source in enumerate(sources(cells), start=1):
         cell = nbformat.v4.new_code_cell(source, execution_count=count)
         if source.startswith("print("):

@@ -130,7 +130,10 @@ def test_execute_matches_a_consistent_notebook(tmp_path: Path) -> None:
 
 
 def test_execute_reports_each_difference(tmp_path: Path) -> None:
-    png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+    png = (
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9a"
+        "wAAAABJRU5ErkJggg=="
+    )
     path = write(
         tmp_path / "nb.ipynb",
         [
@@ -181,7 +184,11 @@ CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "notebooks"
 
 @pytest.mark.parametrize(
     "name",
-    ["whirlwind/08-Defining-Functions.ipynb", "pdsh/02.08-Sorting.ipynb", "whirlwind/12-Generators.ipynb"],
+    [
+        "whirlwind/08-Defining-Functions.ipynb",
+        "pdsh/02.08-Sorting.ipynb",
+        "whirlwind/12-Generators.ipynb",
+    ],
 )
 def test_restart_and_run_all_of_real_notebooks_gives_no_finding(name: str, tmp_path: Path) -> None:
     """Run a corpus notebook top to bottom in a fresh kernel, save it as Lab would,
