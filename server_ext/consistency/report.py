@@ -55,7 +55,6 @@ def as_text(reports: Sequence[NotebookReport]) -> str:
     for report in reports:
         if report.error is not None:
             lines.append(f"error: {report.error}")
-            continue
         for finding in report.findings:
             cell = finding.cell
             count = "" if cell.execution_count is None else f" [{cell.execution_count}]"
@@ -80,7 +79,6 @@ def as_github(reports: Sequence[NotebookReport]) -> str:
     for report in reports:
         if report.error is not None:
             lines.append(f"::error file={_escape_property(report.path)}::{_escape(report.error)}")
-            continue
         for finding in report.findings:
             cell = finding.cell
             title = f"{finding.rule} cell {cell.index}" + (f" ({cell.id})" if cell.id else "")
