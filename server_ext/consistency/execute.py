@@ -3,10 +3,11 @@
 The kernel named in the notebook's kernelspec (else ``python3``) starts in the
 notebook's directory; code cells run top to bottom, each with the per-cell
 timeout, and stop at the first error as JupyterLab's "Restart Kernel and Run
-All Cells" does (the cells below then show nothing: a saved output there is
-a finding, CC206). Cells tagged ``nbval-ignore-output`` (nbval's tag) or
-``cascade-ignore-output`` run but their outputs are not compared. Blank
-cells are not sent (Lab and nbclient skip them too).
+All Cells" does, unless the cell is tagged ``raises-exception`` (the cells
+below then show nothing: a saved output there is a finding, CC206). Cells
+tagged ``nbval-ignore-output`` (nbval's tag) or ``cascade-ignore-output`` run
+but their outputs are not compared. Blank cells are not sent (Lab and nbclient
+skip them too).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from .notebook import Cell, SavedNotebook
 from .outputs import differences
 
 IGNORE_TAGS = frozenset({"nbval-ignore-output", "cascade-ignore-output"})
+#: JupyterLab's and nbclient's tag for a cell expected to raise: the run goes on after it
+RAISES = "raises-exception"
 STARTUP_TIMEOUT = 60.0
 
 
@@ -115,7 +118,7 @@ def _run_cells(
         if run.status == "timeout":
             manager.interrupt_kernel()
             break
-        if run.status == "error":
+        if run.status == "error" and RAISES not in cell.tags:
             break
     return runs
 

@@ -160,6 +160,21 @@ def test_execute_reports_each_difference(tmp_path: Path) -> None:
     assert got == [("CC201", 0), ("CC202", 1), ("CC204", 2), ("CC203", 3), ("CC206", 4)]
 
 
+def test_execute_goes_on_after_a_cell_tagged_raises_exception(tmp_path: Path) -> None:
+    error = {
+        "output_type": "error",
+        "ename": "ZeroDivisionError",
+        "evalue": "division by zero",
+        "traceback": [],
+    }
+    path = write(
+        tmp_path / "nb.ipynb",
+        [("1 / 0", 1, [error]), ("print(1)", 2, [out("1\n")])],
+        tags={0: ["raises-exception"]},
+    )
+    assert check_path(path, CheckOptions(execute=True, timeout=30)).findings == []
+
+
 def test_execute_timeout(tmp_path: Path) -> None:
     path = write(
         tmp_path / "nb.ipynb",
