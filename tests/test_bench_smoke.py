@@ -23,6 +23,7 @@ ROWS = {
     "graph_memory": ["| graph endpoint, 50 cells", "| kernel RSS after 50 cells"],
     "big_notebook": ["| longest server stall, 60-cell notebook"],
     "scaling": ["| scaling: in_order scheduling, 100 cells"],
+    "check": ["| check: static, 100-cell notebook", "| check: CLI process, 100-cell notebook"],
 }
 HEADER = "| workload"
 
@@ -56,4 +57,13 @@ def test_a_script_runs_on_its_own() -> None:
     out = _run("bench.scaling")
     assert out.startswith(HEADER), out
     for row in ROWS["scaling"]:
+        assert row in out, out
+
+
+@pytest.mark.timeout(120)
+def test_the_check_bench_runs_on_its_own() -> None:
+    """``python -m bench.check``: no server either."""
+    out = _run("bench.check")
+    assert out.startswith(HEADER), out
+    for row in ROWS["check"]:
         assert row in out, out
