@@ -18,6 +18,9 @@ from typing import Any
 
 from .transports import Transport, transport_for
 
+#: the header field of a cascaded request naming its cell (echoed in iopub parent headers)
+CELL_ID_HEADER = "cascade_cell_id"
+
 IopubHandler = Callable[[dict[str, Any]], None]
 #: called with the request's msg_id and the payload of an agent report on iopub
 ReportHandler = Callable[[str, dict[str, Any]], None]
@@ -152,12 +155,18 @@ class KernelChannel:
         user_expressions: dict[str, str] | None = None,
         metadata: dict[str, Any] | None = None,
         on_iopub: IopubHandler | None = None,
+        cell_id: str | None = None,
     ) -> tuple[dict[str, Any], asyncio.Future[None]]:
         """Run ``code``; return its reply message, and a future done once all its output arrived.
 
         The reply comes before the kernel's last outputs and idle status: a
         caller that only needs the reply can send its next request meanwhile,
         so the kernel does not sit idle between two cascaded cells.
+
+        ``cell_id`` also goes into the request's header (as ``CELL_ID_HEADER``):
+        the kernel echoes the header as the parent of every iopub message, so a
+        page that did not send the request (nbclassic) knows the run's cell
+        from its first message, even among cells of equal source.
         """
         await self.ensure_started()
         content = {
@@ -170,6 +179,8 @@ class KernelChannel:
         }
         assert self._transport is not None
         msg = self._transport.session.msg("execute_request", content, metadata=metadata or {})
+        if cell_id is not None:
+            msg["header"][CELL_ID_HEADER] = cell_id
         msg_id = msg["header"]["msg_id"]
         pending = self._register(msg_id, on_iopub)
         try:

@@ -733,6 +733,7 @@ class KernelRunner:
                 metadata={"cellId": cell.id, "cascade": {"trigger": trigger}, **query.metadata},
                 user_expressions=query.user_expressions,
                 on_iopub=on_iopub,
+                cell_id=cell.id,
             )
         except BaseException:
             self.state.running = None

@@ -324,6 +324,21 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
 
   // -- live outputs of runs this page did not send ------------------------------------------------
 
+  // The server names a cascaded run's cell in its request header, which the kernel echoes as the
+  // parent header of every iopub message: the page's cell of that id (nbformat 4.5), else the one
+  // the graph maps it to (older notebooks: by position). Only while the page shows the code that
+  // ran: outputs of the old code never go under the user's unsaved edit.
+  function cellForRun(serverId, code) {
+    if (!serverId) {
+      return null;
+    }
+    var cell =
+      codeCells().filter(function (c) {
+        return c.id === serverId;
+      })[0] || (cellMap().toPage[serverId] || {}).cell;
+    return cell && cell.get_text() === code && !runningCell(cell) ? cell : null;
+  }
+
   function cellForCode(code) {
     var candidates = codeCells().filter(function (cell) {
       return cell.get_text() === code && !runningCell(cell);
@@ -350,7 +365,8 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
       return;
     }
     if (type === 'execute_input') {
-      var cell = cellForCode(msg.content.code);
+      var code = msg.content.code;
+      var cell = cellForRun(msg.parent_header.cascade_cell_id, code) || cellForCode(code);
       if (cell) {
         startRun(parent, cell, msg.content.execution_count);
       }
@@ -403,6 +419,20 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
     return Object.keys(S.runs).length > 0;
   }
 
+  // nbclassic sends no cellId (Lab does): the server would have to guess the cell from its code,
+  // and cannot among cells of equal source. The cell being sent is the one CodeCell.execute has
+  // marked running and not yet given a msg_id; its id goes along when the server knows it (a
+  // notebook saved with ids, nbformat 4.5), else the server matches the code as before.
+  function sendingCellId(code) {
+    var sending = codeCells().filter(function (cell) {
+      return cell.element.hasClass('running') && !cell.last_msg_id && cell.get_text() === code;
+    });
+    var known = ((S.graph && S.graph.cells) || []).some(function (g) {
+      return sending.length === 1 && g.id === sending[0].id;
+    });
+    return known ? sending[0].id : null;
+  }
+
   function hookKernel(kernel) {
     if (!kernel || kernel._cascadeHooked) {
       return;
@@ -412,6 +442,10 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
     kernel.send_shell_message = function (msgType, content, callbacks, metadata, buffers) {
       if (msgType === 'execute_request' && !(content && content.silent)) {
         S.lastOwnExecute = Date.now();
+        var cellId = sendingCellId(content.code);
+        if (cellId && !(metadata && metadata.cellId)) {
+          metadata = $.extend({}, metadata || {}, {cellId: cellId});
+        }
         if (S.runOnly) {
           S.runOnly = false;
           metadata = $.extend({}, metadata || {}, {cascade: false});

@@ -255,3 +255,28 @@ def test_queued_cells_show_a_star_until_they_run(
     counts = {cell["id"]: cell["execution_count"] for cell in graph["cells"]}
     expect(notebook.prompt(1)).to_have_text(f"In [{counts['cell-1']}]:")
     expect(notebook.prompt(2)).to_have_text(f"In [{counts['cell-2']}]:")
+
+
+def test_cells_of_equal_source_each_show_their_own_run(
+    nbclassic_server: JupyterServer, context: Any, notebook_name: str
+) -> None:
+    """Cells of equal source are told apart by id both ways: the page sends the
+    cell's id with its own runs (nbclassic sends none), and finds a cascaded run's
+    cell by the id the server puts in the request's header."""
+    server = nbclassic_server
+    sources = ["x = 1", "print('x is', x)", "x = x + 1", "print('x is', x)"]
+    server.create_notebook(notebook_name, sources)
+    page = context.new_page()
+    notebook = ClassicNotebook.open(page, server, notebook_name, len(sources))
+    notebook.run_all()
+    notebook.expect_output(3, "x is 2")
+    settled_graph(server, notebook_name)
+    notebook.edit(0, "x = 10")
+    notebook.run(0)
+    notebook.expect_output(1, "x is 10")
+    notebook.expect_output(3, "x is 11")
+    graph = settled_graph(server, notebook_name)
+    counts = [cell["execution_count"] for cell in graph["cells"]]
+    assert counts[0] < counts[1] < counts[2] < counts[3], graph
+    for i, count in enumerate(counts):
+        expect(notebook.prompt(i)).to_have_text(f"In [{count}]:")
