@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from typing import Any
 
 import nbformat
 import pytest
+from tornado.httpclient import HTTPClientError
 
 from .collaboration import open_shared_notebook
 from .rest_runs import finished, refusal, run_status, start_run, text
@@ -178,17 +180,28 @@ async def test_busy_notebook_is_409(jp_fetch: Any, make_notebook: Any) -> None:
     await finished(jp_fetch, answer["id"])
 
 
-async def test_kernel_without_agent_is_409(jp_fetch: Any, jp_root_dir: Any) -> None:
+@pytest.fixture
+def bash_kernelspec(jp_data_dir: Any) -> str:
+    """bash_kernel (a test dependency), visible to the test server."""
+    spec_dir = jp_data_dir / "kernels" / "bash"
+    spec_dir.mkdir(parents=True)
+    argv = [sys.executable, "-m", "bash_kernel", "-f", "{connection_file}"]
+    spec = {"argv": argv, "display_name": "Bash", "language": "bash"}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec))
+    return "bash"
+
+
+async def test_kernel_without_agent_is_409(
+    jp_fetch: Any, jp_root_dir: Any, bash_kernelspec: str
+) -> None:
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("echo hi")])
-    notebook.metadata["kernelspec"] = {"name": "bash", "display_name": "Bash", "language": "bash"}
+    notebook.metadata["kernelspec"] = {"name": bash_kernelspec, "display_name": "Bash", "language": "bash"}
     (jp_root_dir / "sh.ipynb").write_text(nbformat.writes(notebook), encoding="utf-8")
     code, message = await refusal(jp_fetch, {"path": "sh.ipynb", "cell": 0, "start_kernel": True})
     assert code == 409 and "reactivity is unavailable for bash kernels" in message
 
 
 async def test_unknown_run_is_404(jp_fetch: Any) -> None:
-    from tornado.httpclient import HTTPClientError
-
     with pytest.raises(HTTPClientError) as error:
         await run_status(jp_fetch, "no-such-run")
     assert error.value.code == 404
