@@ -169,6 +169,8 @@ RUN_BODY = {
     },
 }
 
+_LOGIN = {"description": "Not logged in: a redirect to the server's login page."}
+
 _EVENTS = {
     "get": {
         "summary": "The push endpoint: a websocket (GET with `Upgrade: websocket`).",
@@ -191,13 +193,18 @@ _PAGE = {
     "get": {
         "summary": "The graph page, drawing a notebook's cell graph (HTML).",
         "parameters": [{**_PATH_QUERY, "required": False}],
-        "responses": {"200": {"description": "The page.", "content": {"text/html": {}}}, **_AUTH},
+        "responses": {
+            "200": {"description": "The page.", "content": {"text/html": {}}},
+            "302": _LOGIN,
+            **_AUTH,
+        },
     }
 }
 
 _STATIC_PARAMS = [{"name": "file", "in": "path", "required": True, "schema": _STR}]
 _STATIC_ANSWERS: dict[str, Any] = {
     "200": {"description": "The file."},
+    "302": _LOGIN,
     "304": {"description": "Not modified since the client's copy."},
     "404": {"description": "No such file."},
     **_AUTH,
@@ -205,7 +212,7 @@ _STATIC_ANSWERS: dict[str, Any] = {
 _OUTSIDE = {"description": _AUTH["403"]["description"] + " Also: a path outside the assets."}
 
 
-def _static(method: str) -> dict[str, Any]:
+def _static() -> dict[str, Any]:
     responses: dict[str, Any] = {**_STATIC_ANSWERS, "403": _OUTSIDE}
     return {
         "summary": "The graph page's own assets.",
@@ -214,7 +221,7 @@ def _static(method: str) -> dict[str, Any]:
     }
 
 
-_STATIC = {method: _static(method) for method in ("get", "head")}
+_STATIC = {method: _static() for method in ("get", "head")}
 
 PATHS: dict[str, Any] = {
     "/api/cascade/graph": _get(

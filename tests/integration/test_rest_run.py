@@ -195,7 +195,11 @@ async def test_kernel_without_agent_is_409(
     jp_fetch: Any, jp_root_dir: Any, bash_kernelspec: str
 ) -> None:
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("echo hi")])
-    notebook.metadata["kernelspec"] = {"name": bash_kernelspec, "display_name": "Bash", "language": "bash"}
+    notebook.metadata["kernelspec"] = {
+        "name": bash_kernelspec,
+        "display_name": "Bash",
+        "language": "bash",
+    }
     (jp_root_dir / "sh.ipynb").write_text(nbformat.writes(notebook), encoding="utf-8")
     code, message = await refusal(jp_fetch, {"path": "sh.ipynb", "cell": 0, "start_kernel": True})
     assert code == 409 and "reactivity is unavailable for bash kernels" in message
