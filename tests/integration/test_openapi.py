@@ -17,6 +17,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -58,7 +59,7 @@ def _exercise(operation: Any, strategy: Any, examples: int, call: Any) -> str | 
 
     try:
         check()
-    except (Exception, BaseExceptionGroup) as error:  # hypothesis re-raises the minimal case
+    except (Exception, FailureGroup) as error:  # hypothesis re-raises the minimal case
         return f"{operation.method.upper()} {operation.path}: {error}"
     return None
 
