@@ -31,6 +31,21 @@ async def read_notebook(service: CascadeService, path: str) -> dict[str, Any]:
     return dict(model["content"])
 
 
+async def saved_code_cell_ids(service: CascadeService, path: str) -> list[str | None]:
+    """:func:`code_cell_ids` of the saved file, from the server's cached read while
+    the file is unchanged (a full read validates the whole notebook: ms a run)."""
+    contents = service.serverapp.contents_manager
+    if not await ensure_async(contents.file_exists(path)):
+        raise LookupError(f"no notebook at {path!r}")
+    try:
+        snapshot = await service.saved.read(path)
+    except Exception as error:
+        raise LookupError(f"{path!r} cannot be read as a notebook") from error
+    if snapshot.without_id:
+        return code_cell_ids(await read_notebook(service, path))
+    return [cell_id for cell_id, _ in snapshot.cells]
+
+
 def code_cell_ids(notebook: dict[str, Any]) -> list[str | None]:
     """Each code cell's id in notebook order (None in notebooks older than nbformat 4.5)."""
     return [

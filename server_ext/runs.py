@@ -32,7 +32,13 @@ from tornado import web
 from .handlers import _CascadeHandler
 from .notebook import SharedDocument
 from .run_exec import Run, RunRegistry, execute
-from .run_files import code_cell_ids, give_cell_ids, pages_open, read_notebook, save_outputs
+from .run_files import (
+    give_cell_ids,
+    pages_open,
+    read_notebook,
+    save_outputs,
+    saved_code_cell_ids,
+)
 from .runner import KernelRunner
 from .service import CascadeService
 
@@ -40,6 +46,8 @@ DEFAULT_KERNEL = "python3"
 #: seconds to wait for the agent of a kernel this route just started
 #: (a kernel's first start on a busy machine takes a few seconds)
 FRESH_KERNEL_WAIT = 60.0
+#: seconds a run waits for the pass after a browser run to decide (see :func:`_settled`)
+SETTLE_WAIT = 0.5
 
 
 class RunRequest:
@@ -111,6 +119,7 @@ class RunHandler(_RunsHandler):
         index, cell_id = await self._locate(request)
         kernel_id = await self._kernel(request)
         runner = service.runner_for(kernel_id)
+        await _settled(runner)
         self._check_idle(path, runner)
         await _agent_ready(runner, FRESH_KERNEL_WAIT if request.start_kernel else None)
         model = await service.open_model(path, runner)
@@ -141,7 +150,7 @@ class RunHandler(_RunsHandler):
             ids: list[str | None] = [cell.id for cell in await model.code_cells()]
         else:
             try:
-                ids = code_cell_ids(await read_notebook(self.service, request.path))
+                ids = await saved_code_cell_ids(self.service, request.path)
             except LookupError as error:
                 raise _not_found(str(error)) from error
         return _pick(ids, request.cell, request.path)
@@ -200,6 +209,18 @@ async def _start_session(service: CascadeService, path: str) -> str:
         )
     )
     return str(session["kernel"]["id"])
+
+
+async def _settled(runner: KernelRunner, patience: float = SETTLE_WAIT) -> None:
+    """Let a pass that is only deciding whether to cascade finish (the one after
+    every browser run; nothing queued or running yet): a REST run right after a
+    page's run is not refused for it. A real cascade is refused at once (409)."""
+    state, loop = runner.state, asyncio.get_running_loop()
+    deadline = loop.time() + patience
+    while state.pending_cascades and loop.time() < deadline:
+        if state.inflight or state.queued or state.running:
+            return
+        await asyncio.sleep(0.002)
 
 
 async def _agent_ready(runner: KernelRunner, timeout: float | None) -> None:
