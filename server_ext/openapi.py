@@ -293,9 +293,21 @@ PATHS: dict[str, Any] = {
     ),
     "/api/cascade/runs/{id}": _get(
         "A REST run's status and its cells' outputs.",
-        [{"name": "id", "in": "path", "required": True, "schema": _STR}],
+        [
+            {"name": "id", "in": "path", "required": True, "schema": _STR},
+            {
+                "name": "wait",
+                "in": "query",
+                "required": False,
+                "description": "Long poll: answer when the run ends, or after this many seconds.",
+                "schema": {"type": "number", "minimum": 0, "maximum": 60},
+            },
+        ],
         _ref("Run"),
-        **{"404": "No run with that id (runs are kept while the server runs, the newest 200)."},
+        **{
+            "400": "A bad `wait`.",
+            "404": "No run with that id (runs are kept while the server runs, the newest 200).",
+        },
     ),
     "/api/cascade/events": _EVENTS,
     "/api/cascade/openapi.json": {

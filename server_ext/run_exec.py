@@ -61,6 +61,8 @@ class Run:
     planned: asyncio.Future[list[str]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+    #: set when the run ended (``GET runs/<id>?wait=`` waits on it)
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def active(self) -> bool:
@@ -84,6 +86,7 @@ class Run:
             if cell.status in (QUEUED, RUNNING):
                 cell.status = SKIPPED if cell.status == QUEUED else ERROR
         self.status, self.message = status, message
+        self.ended.set()
         if not self.planned.done():
             self.planned.set_exception(RuntimeError(message or "the run ended before its plan"))
 

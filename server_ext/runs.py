@@ -9,8 +9,9 @@
   kernelspec, else ``python3``). 400 bad body, 404 no notebook / cell /
   session, 409 while another run or cascade of the notebook is active or
   when the kernel has no agent.
-- ``GET /api/cascade/runs/<id>`` → ``{"id", "path", "status", "cells": [{"id",
-  "status", "execution_count", "outputs"}]}``.
+- ``GET /api/cascade/runs/<id>[?wait=<seconds>]`` → ``{"id", "path", "status",
+  "cells": [{"id", "status", "execution_count", "outputs"}]}``; with ``wait``
+  the answer comes when the run ends (or after that many seconds, at most 60).
 
 Both need jupyter_server authentication and authorization on ``kernels``:
 ``execute`` to run (it runs code), ``read`` to look. The run itself lives in
@@ -20,6 +21,7 @@ Both need jupyter_server authentication and authorization on ``kernels``:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from http import HTTPStatus
 from typing import Any
@@ -46,6 +48,8 @@ DEFAULT_KERNEL = "python3"
 #: seconds to wait for the agent of a kernel this route just started
 #: (a kernel's first start on a busy machine takes a few seconds)
 FRESH_KERNEL_WAIT = 60.0
+#: the longest ``GET runs/<id>?wait=`` (seconds)
+MAX_WAIT = 60.0
 #: seconds a run waits for the pass after a browser run to decide (see :func:`_settled`)
 SETTLE_WAIT = 0.5
 
@@ -253,7 +257,23 @@ class RunStatusHandler(_RunsHandler):
         run = self.runs.get(run_id)
         if run is None:
             raise _not_found(f"no run {run_id!r}")
+        wait = self._wait()
+        if wait and run.active:  # a long poll: the answer comes when the run ends
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(run.ended.wait(), wait)
         self.finish(run.body())
+
+    def _wait(self) -> float:
+        """``?wait=<seconds>`` (at most :data:`MAX_WAIT`): answer once the run ended,
+        or after that long; a client learns the end at once without polling."""
+        raw = self.get_query_argument("wait", default="0")
+        try:
+            wait = float(raw)
+        except ValueError as error:
+            raise _bad("'wait' must be a number of seconds") from error
+        if not 0 <= wait <= MAX_WAIT:  # (NaN fails both)
+            raise _bad(f"'wait' must be between 0 and {MAX_WAIT:.0f} seconds")
+        return wait
 
 
 def run_handlers(base_url: str) -> list[tuple[Any, ...]]:

@@ -40,7 +40,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-POLL = 0.1
+#: seconds between two looks at a run (a long poll: the end is seen at once)
+POLL = 0.2
 #: the private server runs only what a run needs (it starts in ~2 s, writes no RTC files)
 PRIVATE_EXTENSIONS = {
     "server_ext": True,
@@ -205,7 +206,7 @@ def follow(
     """Print each cell as it finishes until the run ends; the exit status."""
     deadline, shown = time.monotonic() + timeout, set[str]()
     while True:
-        status, run = client.request("GET", f"api/cascade/runs/{run_id}")
+        status, run = client.request("GET", f"api/cascade/runs/{run_id}?wait={POLL}")
         if status != 200:
             raise UsageError(f"lost run {run_id}: {_message(status, run)}")
         total = max(planned, len(run["cells"]))
@@ -217,7 +218,6 @@ def follow(
             return report_end(run)
         if time.monotonic() > deadline:
             raise UsageError(f"run {run_id} did not finish in {timeout:.0f} s")
-        time.sleep(POLL)
 
 
 def print_cell(cell: dict[str, Any], done: int, total: int) -> None:
