@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from . import big_notebook, cascade_gap, check, compute, graph_memory, roundtrip, scaling
+from . import big_notebook, cascade_gap, check, compute, graph_memory, rest_run, roundtrip, scaling
 from .common import CASCADE, IPYFLOW, NAGLE, STOCK
 from .common import main as run_workloads
 
@@ -21,6 +21,7 @@ WORKLOADS = [
     big_notebook.run,
     scaling.run,
     check.run,
+    rest_run.run,
 ]
 
 

@@ -10,8 +10,10 @@ from .config import Cascade
 from .controls import control_handlers
 from .events import event_handlers
 from .handlers import handlers
+from .openapi import openapi_handlers
 from .pages import page_handlers
 from .proxy import CascadeConnectionMixin, compose_connection_class
+from .runs import run_handlers
 from .service import CONTENTS_SCHEMA, KERNEL_ACTIONS_SCHEMA, CascadeService
 
 
@@ -47,6 +49,8 @@ def load(serverapp: Any) -> None:
     web_app.add_handlers(".*$", control_handlers(web_app.settings["base_url"]))
     web_app.add_handlers(".*$", event_handlers(web_app.settings["base_url"]))
     web_app.add_handlers(".*$", page_handlers(web_app.settings["base_url"]))
+    web_app.add_handlers(".*$", run_handlers(web_app.settings["base_url"]))
+    web_app.add_handlers(".*$", openapi_handlers(web_app.settings["base_url"]))
     serverapp.contents_manager.register_pre_save_hook(service.pre_save_hook)
     serverapp.contents_manager.register_post_save_hook(service.post_save_hook)
     serverapp.event_logger.add_listener(

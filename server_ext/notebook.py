@@ -249,6 +249,8 @@ class _Snapshot:
     saved_at: float
     cells: list[tuple[str, str]]
     metadata: dict[str, Any]
+    #: code cells without an id (a notebook older than nbformat 4.5): not in ``cells``
+    without_id: int = 0
     _saved: tuple[list[NotebookCell], dict[str, int]] | None = None
     #: (the runs, their version, the cells with them): see :meth:`with_runs`
     _with_runs: tuple[SentCode, int, list[NotebookCell]] | None = None
@@ -358,9 +360,12 @@ class SavedCells:
             return known
         model = await self._get(path)
         modified = model.get("last_modified")
-        cells = []
+        cells, without_id = [], 0
         for cell in model["content"].get("cells", []):
-            if cell.get("cell_type") != "code" or not cell.get("id"):
+            if cell.get("cell_type") != "code":
+                continue
+            if not cell.get("id"):
+                without_id += 1
                 continue
             source = cell.get("source", "")
             cells.append((str(cell["id"]), "".join(source) if isinstance(source, list) else source))
@@ -369,6 +374,7 @@ class SavedCells:
             modified.timestamp() if hasattr(modified, "timestamp") else 0.0,
             cells,
             dict(model["content"].get("metadata") or {}),
+            without_id,
         )
         self._snapshots[path] = snapshot
         return snapshot

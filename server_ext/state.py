@@ -41,6 +41,8 @@ class KernelState:
     started: int = 0
     #: the user asked to stop the cascade in progress: no further cell of it starts
     stop_requested: bool = False
+    #: the last cascade to end was stopped by the user (a REST run reports "stopped")
+    was_stopped: bool = False
     pending_cascades: int = 0
     #: a browser run finished since the replica was last refreshed
     replica_outdated: bool = False
@@ -72,6 +74,7 @@ class KernelState:
     def end_cascade(self) -> None:
         """A cascade ended (done, failed or stopped): cells left in the queue stay marked."""
         self.queued = []
+        self.was_stopped = self.stop_requested
         self.trigger, self.started, self.stop_requested = None, 0, False
 
     def progress(self) -> dict[str, object]:

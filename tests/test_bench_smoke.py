@@ -24,6 +24,7 @@ ROWS = {
     "big_notebook": ["| longest server stall, 60-cell notebook"],
     "scaling": ["| scaling: in_order scheduling, 100 cells"],
     "check": ["| check: static, 100-cell notebook", "| check: CLI process, 100-cell notebook"],
+    "rest_run": ["| REST run of a trivial cell vs websocket", "| REST run of a trivial cell, no"],
 }
 HEADER = "| workload"
 

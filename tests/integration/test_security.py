@@ -116,3 +116,82 @@ class TestDenyingAuthorizerOnNewRoutes:
 
     async def test_events_denied(self, jp_ws_fetch: Any) -> None:
         assert await events_status(jp_ws_fetch) == 403
+
+
+RUN_BODY = {"path": "nb.ipynb", "cell": 0, "start_kernel": True}
+
+
+async def run_status(jp_fetch: Any, **kwargs: Any) -> int:
+    try:
+        response = await jp_fetch(
+            "api", "cascade", "run", method="POST", body=json.dumps(RUN_BODY), **kwargs
+        )
+    except HTTPClientError as error:
+        return error.code
+    return int(response.code)
+
+
+async def get_status(jp_fetch: Any, *route: str, **kwargs: Any) -> int:
+    try:
+        response = await jp_fetch("api", "cascade", *route, **kwargs)
+    except HTTPClientError as error:
+        return error.code
+    return int(response.code)
+
+
+async def test_run_routes_refuse_no_token_or_wrong_token(jp_fetch: Any) -> None:
+    for headers in ({"Authorization": ""}, {"Authorization": "token not-the-token"}):
+        assert await run_status(jp_fetch, headers=headers) in (401, 403)
+        for route in (("runs", "some-id"), ("openapi.json",)):
+            assert await get_status(jp_fetch, *route, headers=headers) in (401, 403)
+
+
+async def test_run_with_cookie_auth_needs_xsrf(jp_fetch: Any, jp_serverapp: Any) -> None:
+    """A browser's login cookie alone is refused; with the _xsrf token it passes
+    (token auth, as every other test here uses, is exempt)."""
+    anonymous = {"Authorization": ""}
+    page = await jp_fetch("login", headers=anonymous)
+    xsrf = next(
+        c.split(";")[0].split("=", 1)[1]
+        for c in page.headers.get_list("Set-Cookie")
+        if c.startswith("_xsrf=")
+    )
+    token = jp_serverapp.identity_provider.token
+    login = await jp_fetch(
+        "login",
+        method="POST",
+        headers={**anonymous, "Cookie": f"_xsrf={xsrf}"},
+        body=f"password={token}&_xsrf={xsrf}",
+        follow_redirects=False,
+        raise_error=False,
+    )
+    cookies = "; ".join(c.split(";")[0] for c in login.headers.get_list("Set-Cookie"))
+    assert login.code == 302 and "username-" in cookies, login.code
+    browser = {**anonymous, "Cookie": f"{cookies}; _xsrf={xsrf}"}
+    assert await run_status(jp_fetch, headers=browser) == 403
+    answer = await run_status(jp_fetch, headers={**browser, "X-XSRFToken": xsrf})
+    assert answer == 404, "authenticated: the missing notebook is the answer"
+
+
+class TestUserDeniedExecute:
+    @pytest.fixture
+    def server_overrides(self) -> dict[str, Any]:
+        return {"authorizer_class": "integration.authorizers.DenyExecute"}
+
+    async def test_run_is_403_while_reading_is_allowed(self, jp_fetch: Any) -> None:
+        assert await run_status(jp_fetch) == 403
+        assert await get_status(jp_fetch, "runs", "unknown") == 404, "reading runs is allowed"
+
+
+class TestAnotherUser:
+    """JupyterHub: someone else's server refuses every route of ours (README, Deploying)."""
+
+    @pytest.fixture
+    def server_overrides(self) -> dict[str, Any]:
+        return {"authorizer_class": "integration.authorizers.OwnerOnly"}
+
+    async def test_run_and_events_are_403(self, jp_fetch: Any, jp_ws_fetch: Any) -> None:
+        assert await run_status(jp_fetch) == 403
+        assert await events_status(jp_ws_fetch) == 403
+        for route in (("runs", "some-id"), ("openapi.json",), ("graph",)):
+            assert await get_status(jp_fetch, *route, params=PARAMS) == 403
