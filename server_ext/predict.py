@@ -76,7 +76,7 @@ def effects_of(
     )
 
 
-def _summaries(analyses: Iterable[CellAnalysis | None]) -> dict[str, FunctionSummary]:
+def function_summaries(analyses: Iterable[CellAnalysis | None]) -> dict[str, FunctionSummary]:
     """Function and class summaries of every cell's analysis, later cells winning."""
     summaries: dict[str, FunctionSummary] = {}
     for analysis in analyses:
@@ -135,7 +135,7 @@ class Predictions:
                 self._analyses = analyses = {s: analyses[s] for s in notebook if s in analyses}
             for source in self.unanalysed(notebook):
                 analyses[source] = analyse_source(source)
-            summaries = _summaries(analyses[source] for source in notebook)
+            summaries = function_summaries(analyses[source] for source in notebook)
             if summaries != self._summaries:
                 self._summaries = summaries
                 self._effects.clear()

@@ -20,17 +20,18 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from IPython.core.inputtransformer2 import TransformerManager
 
 from kernel_agent.core.analysis import CellAnalysis, FunctionSummary, analyze
+from kernel_agent.core.effects import calls_conservative
 from kernel_agent.core.graph import ANY_PATH
 from kernel_agent.core.paths import root
 from kernel_agent.core.planning import NotebookCell
 from server_ext.persistence import persisted_effects
-from server_ext.predict import effects_of
+from server_ext.predict import effects_of, function_summaries
 
 from .notebook import Cell, SavedNotebook
 
@@ -96,7 +97,7 @@ def cell_facts(notebook: SavedNotebook, use_metadata: bool = True) -> list[CellF
     for cell in notebook.cells:
         if cell.source not in parsed:
             parsed[cell.source] = _parse(cell.source, transformer)
-    summaries = _summaries(p.analysis for p in parsed.values())
+    summaries = function_summaries(p.analysis for p in parsed.values())
     persisted = _persisted(notebook) if use_metadata else {}
     return [_facts(cell, parsed[cell.source], summaries, persisted) for cell in notebook.cells]
 
@@ -129,14 +130,6 @@ def _magic_may_define(source: str) -> bool:
     return False
 
 
-def _summaries(analyses: Iterable[CellAnalysis | None]) -> dict[str, FunctionSummary]:
-    summaries: dict[str, FunctionSummary] = {}
-    for analysis in analyses:
-        if analysis is not None:
-            summaries.update(analysis.functions)
-    return summaries
-
-
 def _persisted(notebook: SavedNotebook) -> dict[str, tuple[frozenset[str], frozenset[str]]]:
     cells = [NotebookCell(c.id, c.source) for c in notebook.cells if c.id is not None]
     found = persisted_effects(notebook.metadata, cells)
@@ -166,7 +159,7 @@ def _facts(
         parsed.magic_defines
         or ANY_PATH in defines
         or analysis.conservative
-        or any(summary.conservative for summary in _called(analysis, summaries))
+        or calls_conservative(analysis, summaries)
     )
     outside, bound = reads_before_binding(parsed.tree)
     # `fig, ax = plt.subplots(); ax.plot(..)` is recorded as a use of `ax` (a possible
@@ -183,20 +176,6 @@ def _facts(
         imported=import_only(parsed.tree),
         from_metadata=record is not None,
     )
-
-
-def _called(analysis: CellAnalysis, summaries: dict[str, FunctionSummary]) -> list[FunctionSummary]:
-    """Summaries the cell's calls reach (its own definitions first)."""
-    found, seen, todo = [], set(), sorted(analysis.calls | analysis.method_receivers)
-    while todo:
-        name = todo.pop()
-        summary = analysis.functions.get(name) or summaries.get(name)
-        if name in seen or summary is None:
-            continue
-        seen.add(name)
-        found.append(summary)
-        todo.extend(summary.calls)
-    return found
 
 
 def import_only(tree: ast.Module) -> frozenset[str]:
