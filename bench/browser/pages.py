@@ -53,7 +53,9 @@ SCRIPT = r"""
         Jupyter.notebook.edit_mode();
       }
     },
-    kernel() { return lab ? this.panel().sessionContext.session?.kernel : Jupyter.notebook.kernel; },
+    kernel() {
+      return lab ? this.panel().sessionContext.session?.kernel : Jupyter.notebook.kernel;
+    },
     kernelIdle() {
       if (lab) {
         const k = this.kernel();
@@ -87,7 +89,8 @@ SCRIPT = r"""
         };
         timer = setTimeout(() => {
           obs.disconnect();
-          reject(new Error(`cell ${i} shows ${JSON.stringify(this.outputText(i))}, not ${expected}`));
+          const shown = JSON.stringify(this.outputText(i));
+          reject(new Error(`cell ${i} shows ${shown}, not ${expected}`));
         }, timeoutMs);
         if (!check()) obs.observe(node, {subtree: true, childList: true, characterData: true});
       });
@@ -112,7 +115,8 @@ SCRIPT = r"""
           reject(new Error(`states ${JSON.stringify(now)}, not ${JSON.stringify(states)}`));
         }, timeoutMs);
         if (!check()) {
-          for (const n of nodes) obs.observe(n, {attributes: true, attributeFilter: ['data-cascade-state']});
+          const opts = {attributes: true, attributeFilter: ['data-cascade-state']};
+          for (const n of nodes) obs.observe(n, opts);
         }
       });
     },
@@ -122,7 +126,8 @@ SCRIPT = r"""
       if (this.hooked === k) return;
       this.hooked = k;
       k.anyMessage.connect((_, a) => {
-        if (a.direction === 'recv' && a.msg.header.msg_type === 'execute_reply' && this.tReply === null) {
+        const reply = a.direction === 'recv' && a.msg.header.msg_type === 'execute_reply';
+        if (reply && this.tReply === null) {
           this.tReply = performance.now();
         }
       });
@@ -186,6 +191,34 @@ class NotebookPage:
             "(n) => window.__bench.ready(n)", arg=cells, timeout=TIMEOUT_MS, polling=50
         )
         if self.server.cascade:  # the page-side extension has shown its first marks
+            self.page.wait_for_function(
+                "() => window.__bench.state(0) !== null", timeout=TIMEOUT_MS
+            )
+
+    def switch(self, path: str, cells: int) -> None:
+        """Show another notebook in this page (Lab: a new tab, the others closed)."""
+        self.path = path
+        if self.frontend != "lab":
+            self.page.goto(self.server.page(route(self.frontend, path)))
+            self.wait_ready(cells)
+            return
+        self.js(
+            """async (path) => {
+                const app = window.jupyterapp;
+                await app.commands.execute('docmanager:open', {path});
+                for (const w of Array.from(app.shell.widgets('main'))) {
+                    if (w.context && w.context.path !== path) w.close();
+                }
+            }""",
+            path,
+        )
+        self.page.wait_for_function(
+            "([p, n]) => window.__bench.panel().context.path === p && window.__bench.ready(n)",
+            arg=[path, cells],
+            timeout=TIMEOUT_MS,
+            polling=50,
+        )
+        if self.server.cascade:
             self.page.wait_for_function(
                 "() => window.__bench.state(0) !== null", timeout=TIMEOUT_MS
             )

@@ -81,7 +81,10 @@ class BenchServer(JupyterServer):
             "kernel_websocket_connection_class": "bench.nodelay.NoDelayConnection",
         }
         _write(config / "jupyter_server_config.json", {"ServerApp": server})
-        _write(config / "nbconfig" / "notebook.json", {"load_extensions": {"jupyter-cascade/main": False}})
+        _write(
+            config / "nbconfig" / "notebook.json",
+            {"load_extensions": {"jupyter-cascade/main": False}},
+        )
         script = Path(sys.executable).parent / "jupyter-labextension"
         subprocess.run(
             [str(script), "disable", "--level=user", "jupyter-cascade"],
@@ -108,7 +111,11 @@ class BenchServer(JupyterServer):
         ]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                command, cwd=self.base, env=self._environment(), stdout=log, stderr=subprocess.STDOUT
+                command,
+                cwd=self.base,
+                env=self._environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
 
     def ready(self, timeout: float = 120) -> None:
