@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from . import big_notebook, cascade_gap, compute, graph_memory, roundtrip, scaling
+from . import big_notebook, browser, cascade_gap, compute, graph_memory, roundtrip, scaling
 from .common import CASCADE, IPYFLOW, NAGLE, STOCK
 from .common import main as run_workloads
 
@@ -20,6 +20,7 @@ WORKLOADS = [
     graph_memory.run,
     big_notebook.run,
     scaling.run,
+    browser.run_in_all,
 ]
 
 

@@ -23,6 +23,7 @@ ROWS = {
     "graph_memory": ["| graph endpoint, 50 cells", "| kernel RSS after 50 cells"],
     "big_notebook": ["| longest server stall, 60-cell notebook"],
     "scaling": ["| scaling: in_order scheduling, 100 cells"],
+    "browser": ["| Lab 4: 2-cell chain, Shift+Enter", "| nbclassic: 2-cell chain, Shift+Enter"],
 }
 HEADER = "| workload"
 

@@ -9,22 +9,49 @@ timed inside the page (:mod:`bench.browser.pages`); the rows are in
 
 from __future__ import annotations
 
+import sys
+import time
+
 from ..common import Bench, Row
 
 
-def run(bench: Bench) -> list[Row]:
-    """Every browser row, on servers and a browser of its own (closed at the end)."""
+def _progress(started: float, what: str) -> None:
+    print(
+        f"[browser bench {time.perf_counter() - started:6.1f} s] {what}",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def run_in_all(bench: Bench) -> list[Row]:
+    """``python -m bench``: every row; in smoke mode only the 2-cell chains (CI runs it)."""
+    return run(bench, brief=bench.smoke)
+
+
+def run(bench: Bench, brief: bool = False) -> list[Row]:
+    """Every browser row, on servers and a browser of its own (closed at the end).
+
+    ``brief``: only the 2-cell chains of Lab 4 and nbclassic.
+    """
     from .rows import frontend_rows, marks_row, open_rows
     from .servers import chromium, servers
 
     rows: list[Row] = []
+    began = time.perf_counter()
     with servers() as started, chromium() as browser:
+        _progress(began, "servers and browser up")
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.set_default_timeout(60_000)
-        for frontend in ("lab", "notebook", "nbclassic"):
-            rows += frontend_rows(bench, context, started, frontend)
+        for frontend in ("lab", "nbclassic") if brief else ("lab", "notebook", "nbclassic"):
+            rows += frontend_rows(bench, context, started, frontend, brief)
+            _progress(began, f"{frontend} chains done")
+        if brief:
+            context.close()
+            return rows
         rows.append(marks_row(bench, context, started))
+        _progress(began, "marks done")
         rows += open_rows(bench, context, started)
+        _progress(began, "open done")
         context.close()
     bench.note(
         "browser rows: stock = jupyter lab with server_ext off, the Lab extension and the "

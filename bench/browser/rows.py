@@ -98,7 +98,9 @@ def _pages(
     pages = {}
     for name, server in servers.items():
         server.create_notebook(path, sources)
-        pages[name] = NotebookPage.open(context, server, frontend, path, len(sources))
+        pages[name] = NotebookPage.start(context, server, frontend, path)
+    for page in pages.values():
+        page.wait_ready(len(sources))
     return pages
 
 
@@ -106,6 +108,9 @@ def _switch(pages: dict[str, NotebookPage], path: str, sources: list[str]) -> No
     for page in pages.values():
         page.server.create_notebook(path, sources)
         page.switch(path, len(sources))
+    for page in pages.values():
+        if page.frontend != "lab":  # a new document: loads like a new page
+            page.wait_ready(len(sources))
 
 
 def _check_pages(pages: dict[str, NotebookPage]) -> None:
@@ -115,8 +120,13 @@ def _check_pages(pages: dict[str, NotebookPage]) -> None:
             raise RuntimeError(f"{name} {page.frontend}: marks shown = {page.has_marks()}")
 
 
-def frontend_rows(bench: Bench, context: Any, servers: Servers, frontend: str) -> list[Row]:
-    """The 2-cell and the 20-cell chain (quiet and beside two busy processes)."""
+def frontend_rows(
+    bench: Bench, context: Any, servers: Servers, frontend: str, brief: bool = False
+) -> list[Row]:
+    """The 2-cell and the 20-cell chain (quiet and beside two busy processes).
+
+    ``brief``: the 2-cell chain only (``python -m bench --smoke``).
+    """
     label = FRONTEND_NAMES[frontend]
     reps = bench.repetitions(20, smoke=1)
     size = bench.size(20, smoke=5)
@@ -139,15 +149,19 @@ def frontend_rows(bench: Bench, context: Any, servers: Servers, frontend: str) -
             ratio=paired_ratio(times[CASCADE], times[STOCK]),
         )
     ]
+    if brief:
+        for page in pages.values():
+            page.close()
+        return rows
     _switch(pages, long_path, chain(size, 1))
     long = Chain(pages, size)
     long.prepare()
     variants: list[tuple[str, float, Callable[[], AbstractContextManager[Any]]]] = [
         ("", CHAIN_TARGET[frontend], nullcontext)
     ]
-    if frontend != "nbclassic":
+    if frontend == "lab" or (frontend == "notebook" and not bench.smoke):
         variants.append((", 2 busy CPU processes", BUSY_TARGET, busy_cpus))
-    if frontend == "lab":
+    if frontend == "lab" and not bench.smoke:
         stage_note(bench, pages[CASCADE], long)
     for suffix, ratio_target, beside in variants:
         with beside():
@@ -248,7 +262,8 @@ def open_rows(bench: Bench, context: Any, servers: Servers) -> list[Row]:
         server.api("PUT", f"api/contents/{path}", body)
     times: dict[str, list[float]] = {STOCK: [], CASCADE: []}
     marked: list[float] = []
-    for rep, name in interleaved([STOCK, CASCADE], reps + 1):  # rep 0: warm-up
+    warm = 0 if bench.smoke else 1  # smoke: no warm-up (a page load costs seconds)
+    for rep, name in interleaved([STOCK, CASCADE], reps + warm):  # rep 0: warm-up
         server = servers[name]
         page = context.new_page()
         start = time.time() * 1000
@@ -260,7 +275,7 @@ def open_rows(bench: Bench, context: Any, servers: Servers) -> list[Row]:
         page.close()
         for session in server.api("GET", "api/sessions"):  # the next open starts a kernel
             server.api("DELETE", f"api/sessions/{session['id']}")
-        if rep:
+        if rep >= warm:
             times[name].append((end - start) / 1000)
             if name == CASCADE:
                 marked.append((seen - start) / 1000)
