@@ -37,6 +37,17 @@ SCRIPT = r"""
       return Array.from(this.cellNode(i).querySelectorAll(sel))
         .map(n => n.textContent.trim()).join('|');
     },
+    // the cell's output text as the model holds it (a windowed cell may not be in the DOM)
+    modelText(i) {
+      if (!lab) return this.outputText(i);
+      const outputs = this.panel().content.widgets[i].model.outputs;
+      const texts = [];
+      for (let j = 0; j < outputs.length; j++) {
+        const data = outputs.get(j).toJSON().data || {};
+        texts.push(String(data['text/plain'] || '').trim());
+      }
+      return texts.join('|');
+    },
     state(i) { return this.cellNode(i).getAttribute('data-cascade-state'); },
     setSource(i, src) {
       if (lab) this.panel().content.widgets[i].model.sharedModel.setSource(src);
@@ -288,13 +299,19 @@ class NotebookPage:
         the cascade's after-run work (its save, the marks) stays out of the next
         measurement.
         """
-        self.page.wait_for_function(
-            """(exp) => { const B = window.__bench;
-                return Object.entries(exp).every(([i, t]) => B.outputText(+i) === t)
-                    && B.kernelIdle(); }""",
-            arg={str(k): v for k, v in expected.items()},
-            timeout=TIMEOUT_MS,
-        )
+        check = """(exp) => { const B = window.__bench;
+            return Object.entries(exp).every(([i, t]) => B.modelText(+i) === t)
+                && B.kernelIdle(); }"""
+        arg = {str(k): v for k, v in expected.items()}
+        try:
+            self.page.wait_for_function(check, arg=arg, timeout=TIMEOUT_MS, polling=50)
+        except Exception as error:
+            shown = self.js(
+                """(exp) => Object.keys(exp).map(i => [i, window.__bench.modelText(+i)])
+                    .concat([['kernel idle', window.__bench.kernelIdle()]])""",
+                arg,
+            )
+            raise RuntimeError(f"{self.server.name} {self.path}: {shown} != {arg}") from error
         if self.server.cascade:
             deadline = time.monotonic() + TIMEOUT_MS / 1000
             while self.server.graph(self.path)["busy"]:
