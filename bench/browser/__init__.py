@@ -33,6 +33,7 @@ def run(bench: Bench, brief: bool = False) -> list[Row]:
 
     ``brief``: only the 2-cell chains of Lab 4 and nbclassic.
     """
+    from .pages import UNEXPECTED
     from .rows import frontend_rows, marks_row, open_rows
     from .servers import chromium, servers
 
@@ -52,6 +53,8 @@ def run(bench: Bench, brief: bool = False) -> list[Row]:
         _progress(began, "marks done")
         rows += open_rows(bench, context, started)
         _progress(began, "open done")
+        for text in UNEXPECTED[:5]:
+            bench.note(text)
         context.close()
     bench.note(
         "browser rows: stock = jupyter lab with server_ext off, the Lab extension and the "

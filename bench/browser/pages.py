@@ -11,6 +11,7 @@ and Notebook 7 are reached through ``window.jupyterapp``, nbclassic through
 
 from __future__ import annotations
 
+import sys
 import time
 import urllib.parse
 import uuid
@@ -43,10 +44,22 @@ SCRIPT = r"""
       const outputs = this.panel().content.widgets[i].model.outputs;
       const texts = [];
       for (let j = 0; j < outputs.length; j++) {
-        const data = outputs.get(j).toJSON().data || {};
-        texts.push(String(data['text/plain'] || '').trim());
+        const out = outputs.get(j).toJSON();
+        if (out.output_type !== 'execute_result') continue;
+        texts.push(String((out.data || {})['text/plain'] || '').trim());
       }
       return texts.join('|');
+    },
+    // outputs other than execute_result (none expected: reported when seen)
+    otherOutputs(i) {
+      if (!lab) return [];
+      const outputs = this.panel().content.widgets[i].model.outputs;
+      const other = [];
+      for (let j = 0; j < outputs.length; j++) {
+        const out = outputs.get(j).toJSON();
+        if (out.output_type !== 'execute_result') other.push(out);
+      }
+      return other;
     },
     state(i) { return this.cellNode(i).getAttribute('data-cascade-state'); },
     setSource(i, src) {
@@ -168,6 +181,8 @@ ROUTES = {
     "nbclassic": "nbclassic/notebooks/{path}",
 }
 TIMEOUT_MS = 60_000
+#: outputs other than the cells' results, seen while settling (reported as notes)
+UNEXPECTED: list[str] = []
 
 
 def route(frontend: str, path: str) -> str:
@@ -312,6 +327,15 @@ class NotebookPage:
                 arg,
             )
             raise RuntimeError(f"{self.server.name} {self.path}: {shown} != {arg}") from error
+        other = self.js(
+            "(exp) => Object.keys(exp).map(i => [+i, window.__bench.otherOutputs(+i)])"
+            ".filter(([i, o]) => o.length)",
+            arg,
+        )
+        if other:
+            text = f"{self.server.name} {self.frontend} {self.path}: unexpected outputs {other}"
+            print(text[:600], file=sys.stderr, flush=True)
+            UNEXPECTED.append(text[:600])
         if self.server.cascade:
             deadline = time.monotonic() + TIMEOUT_MS / 1000
             while self.server.graph(self.path)["busy"]:
