@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 
 from ..common import Bench, Row
 
@@ -43,16 +44,24 @@ def run(bench: Bench, brief: bool = False) -> list[Row]:
         _progress(began, "servers and browser up")
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         context.set_default_timeout(60_000)
-        for frontend in ("lab", "nbclassic") if brief else ("lab", "notebook", "nbclassic"):
-            rows += frontend_rows(bench, context, started, frontend, brief)
-            _progress(began, f"{frontend} chains done")
-        if brief:
-            context.close()
-            return rows
-        rows.append(marks_row(bench, context, started))
-        _progress(began, "marks done")
-        rows += open_rows(bench, context, started)
-        _progress(began, "open done")
+        sections: list[tuple[str, Callable[[], list[Row]]]] = [
+            (f, lambda f=f: frontend_rows(bench, context, started, f, brief))  # type: ignore[misc]
+            for f in (("lab", "nbclassic") if brief else ("lab", "notebook", "nbclassic"))
+        ]
+        if not brief:
+            sections.append(("marks", lambda: [marks_row(bench, context, started)]))
+            sections.append(("open", lambda: open_rows(bench, context, started)))
+        for name, section in sections:
+            try:
+                rows += section()
+            except Exception as error:  # one broken section must not lose the others' rows
+                if bench.smoke:
+                    raise
+                rows.append(
+                    Row(f"browser section {name}: did not finish", None, None, "runs", False)
+                )
+                bench.note(f"browser section {name} failed: {type(error).__name__}: {error}"[:800])
+            _progress(began, f"{name} done")
         for text in UNEXPECTED[:5]:
             bench.note(text)
         context.close()

@@ -25,7 +25,7 @@ SCRIPT = r"""
   if (window.__bench) return;
   const lab = !!window.jupyterapp;
   const B = {
-    lab, t0: null, pending: null, tReply: null, hooked: null,
+    lab, t0: null, pending: null, tReply: null, hooked: null, onReply: null,
     panel() { return window.jupyterapp.shell.currentWidget; },
     cellNode(i) {
       return lab ? this.panel().content.widgets[i].node : Jupyter.notebook.get_cell(i).element[0];
@@ -126,6 +126,8 @@ SCRIPT = r"""
         let timer = null;
         const obs = new MutationObserver(() => check());
         const check = () => {
+          // counted from the reply: marks already there before it (from the edit) wait for it
+          if (this.tReply === null) return false;
           if (!Object.entries(states).every(([i, s]) => this.state(+i) === s)) return false;
           const t = performance.now();
           obs.disconnect();
@@ -133,6 +135,7 @@ SCRIPT = r"""
           resolve(t);
           return true;
         };
+        this.onReply = () => check();
         timer = setTimeout(() => {
           obs.disconnect();
           const now = Object.keys(states).map(i => this.state(+i));
@@ -153,10 +156,12 @@ SCRIPT = r"""
         const reply = a.direction === 'recv' && a.msg.header.msg_type === 'execute_reply';
         if (reply && this.tReply === null) {
           this.tReply = performance.now();
+          if (this.onReply) this.onReply();
         }
       });
     },
     arm() { this.t0 = null; this.tReply = null; },
+    disarm() { this.onReply = null; },
     runAll() {
       this.t0 = performance.now();
       if (lab) window.jupyterapp.commands.execute('notebook:run-all-cells');
