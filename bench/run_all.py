@@ -9,7 +9,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from . import big_notebook, cascade_gap, check, compute, graph_memory, rest_run, roundtrip, scaling
+from . import (
+    big_notebook,
+    browser,
+    cascade_gap,
+    check,
+    compute,
+    graph_memory,
+    rest_run,
+    roundtrip,
+    scaling,
+)
 from .common import CASCADE, IPYFLOW, NAGLE, STOCK
 from .common import main as run_workloads
 
@@ -22,6 +32,7 @@ WORKLOADS = [
     scaling.run,
     check.run,
     rest_run.run,
+    browser.run_in_all,
 ]
 
 

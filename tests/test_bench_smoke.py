@@ -25,6 +25,7 @@ ROWS = {
     "scaling": ["| scaling: in_order scheduling, 100 cells"],
     "check": ["| check: static, 100-cell notebook", "| check: CLI process, 100-cell notebook"],
     "rest_run": ["| REST run of a trivial cell vs websocket", "| REST run of a trivial cell, no"],
+    "browser": ["| Lab 4: 2-cell chain, Shift+Enter", "| nbclassic: 2-cell chain, Shift+Enter"],
 }
 HEADER = "| workload"
 
