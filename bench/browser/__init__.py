@@ -25,7 +25,17 @@ def _progress(started: float, what: str) -> None:
 
 
 def run_in_all(bench: Bench) -> list[Row]:
-    """``python -m bench``: every row; in smoke mode only the 2-cell chains (CI runs it)."""
+    """``python -m bench``: every row; none in smoke mode, where its page loads alone
+    would take longer than every other script together (``python -m bench.browser
+    --smoke`` checks it separately)."""
+    if bench.smoke:
+        bench.note("browser: left out of the combined smoke run (python -m bench.browser --smoke)")
+        return []
+    return run(bench)
+
+
+def run_alone(bench: Bench) -> list[Row]:
+    """``python -m bench.browser``: every row; in smoke mode only the 2-cell chains (CI runs it)."""
     return run(bench, brief=bench.smoke)
 
 

@@ -3,6 +3,8 @@
 import sys
 
 from ..common import main
-from . import run
+from . import run_alone
 
-sys.exit(main([run], "Reactive latency and page cost in Lab 4, Notebook 7, nbclassic (Chromium)."))
+sys.exit(
+    main([run_alone], "Reactive latency and page cost in Lab 4, Notebook 7, nbclassic (Chromium).")
+)

@@ -197,7 +197,7 @@ async def test_resolve_reruns_a_failed_cell_only_when_its_inputs_changed(
     sources = ["x = 0", "print('ratio', 1 / x)", "print(undefined_name)"]
     ids = make_notebook("err.ipynb", sources)
     client = await open_session("err.ipynb")
-    for source, cell_id in zip(sources, ids):
+    for source, cell_id in zip(sources, ids, strict=True):
         await client.execute(source, cell_id)  # two of them raise, as in a browser
     await cascade_api.settled("err.ipynb")
     assert (await post(jp_fetch, "mode", {"path": "err.ipynb", "mode": "lazy"}))["mode"] == "lazy"
