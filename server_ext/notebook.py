@@ -154,10 +154,11 @@ class SharedDocument:
     def finish_run(
         self, cell_id: str, code: str, outputs: list[dict[str, Any]], count: int | None
     ) -> None:
-        self.show_outputs(cell_id, outputs)
-        ycell = self._ycell(cell_id)
-        if ycell is not None:
-            with self.document.ydoc.transaction():
+        # one transaction, so one update to every tab (and the room's store), not two
+        with self.document.ydoc.transaction():
+            self.show_outputs(cell_id, outputs)
+            ycell = self._ycell(cell_id)
+            if ycell is not None:
                 ycell["execution_count"] = count
                 ycell["execution_state"] = "idle"
         self._written.pop(cell_id, None)
