@@ -191,7 +191,7 @@ def first_needing_run(graph: Graph, cells: Sequence[NotebookCell]) -> int | None
 def arrange(graph: Graph, cells: Sequence[NotebookCell], direction: str | None = None) -> None:
     """Give the graph the notebook order its in_order staleness rests on."""
     in_order = None if direction is None else direction != ANY_ORDER
-    graph.arrange([cell.id for cell in cells], in_order)
+    graph.arrange_cells(cells, in_order)
 
 
 def _worth_pulling(graph: Graph, cell: NotebookCell) -> bool:
@@ -442,7 +442,7 @@ def next_downstream(
     its run with a current source that reads a path a cell of this cascade
     (``done``) wrote (restart-and-run-all runs it with that source)."""
     arrange(graph, cells)
-    position = _Positions(cells)
+    position: Mapping[str, int] = graph.position or _Positions(cells)
     records = graph.records
     written: set[str] | None = None
     start, stop, _ = slice(after + 1, None).indices(len(cells))  # as cells[after + 1 :]
