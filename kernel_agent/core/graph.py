@@ -290,6 +290,10 @@ class Graph:
     _edges: list[Edge] | None = field(default=None, repr=False, compare=False)
     #: moves on every change: answers derived from the records can be keyed by it
     version: int = field(default=0, repr=False, compare=False)
+    #: moves only when what cells read and write, or their order, changes (not on a
+    #: re-run that reads and writes what it did): edges and who reads from whom
+    shape: int = field(default=0, repr=False, compare=False)
+    _derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     #: notebook position of each code cell (in_order); empty: any_order rules
     position: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
     _order: tuple[str, ...] | None = field(default=None, repr=False, compare=False)
@@ -299,10 +303,21 @@ class Graph:
     #: the sequence of cells the order was last read from, and its length
     _arranged_from: tuple[object, int] | None = field(default=None, repr=False, compare=False)
 
-    def _changed(self) -> None:
+    def _changed(self, reshaped: bool = True) -> None:
         self.version += 1
         self._stale_set = None
-        self._edges = None
+        if reshaped:
+            self.shape += 1
+            self._edges = None
+            self._derived.clear()
+
+    def derived(self, name: str) -> dict[Any, Any]:
+        """A cache for answers that depend only on the graph's :attr:`shape`,
+        emptied when it moves (``name`` keeps one user's answers apart)."""
+        found = self._derived.get(name)
+        if found is None:
+            found = self._derived[name] = {}
+        return found
 
     def arrange(self, order: Sequence[str], in_order: bool | None = None) -> None:
         """Tell the graph the notebook's code cell order (DESIGN §2: under in_order
@@ -380,7 +395,12 @@ class Graph:
             if old is not None:
                 self._readers.discard(cell_id, old.uses)
             self._readers.add(cell_id, record.uses)
-        self._changed()
+        self._changed(
+            old is None
+            or old.uses != record.uses
+            or old.defines != record.defines
+            or old.binds != record.binds
+        )
 
     def remove(self, cell_id: str) -> None:
         old = self.records.get(cell_id)
@@ -557,7 +577,8 @@ class Graph:
     def edges(self) -> list[Edge]:
         """Definer → user edges between the cells' latest runs (any direction).
 
-        Computed once per change of the records; the list is a copy, the edges
+        Computed once per :attr:`shape` (a re-run that reads and writes what it
+        did keeps them: ~60 ms at 3,000 cells); the list is a copy, the edges
         in it are shared with the cache: read them, do not modify them."""
         if self._edges is None:
             found: list[Edge] = []

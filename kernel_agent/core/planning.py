@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from . import chains
-from .graph import ANY_PATH, DefinerIndex, Graph
+from .graph import ANY_PATH, CellRecord, DefinerIndex, Graph
 from .paths import overlaps, root
 from .upstream import Planner
 
@@ -85,22 +85,40 @@ def cell_states(
     return states
 
 
-def _read_from(graph: Graph, cell_id: str) -> set[str]:
-    """The cells whose writes ``cell_id``'s last run read (see :func:`cell_states`)."""
+def _read_from(graph: Graph, cell_id: str) -> set[str] | frozenset[str]:
+    """The cells whose writes ``cell_id``'s last run read (see :func:`cell_states`).
+
+    In_order, that rests only on what the cells read and write and their order,
+    so the answer is kept per graph :attr:`~Graph.shape`: a run that changed
+    neither does not make every fresh cell's sources be worked out again for the
+    graph endpoint (~0.2 s at 3,000 cells)."""
     record = graph.records.get(cell_id)
     if record is None:
         return set()
     position = graph.position
+    if position:
+        kept = graph.derived("read_from")
+        found = kept.get(cell_id)
+        if found is None:
+            found = kept[cell_id] = frozenset(_reads_in_order(graph, record))
+        return found
+    found: set[str] = set()
+    for used in record.uses:
+        if used != ANY_PATH:
+            writers = [w for w in graph.writers_of(used) if w.cell_id != cell_id]
+            found.update(chains.applied(writers, used, record.ts))
+    return found
+
+
+def _reads_in_order(graph: Graph, record: CellRecord) -> set[str]:
+    position, cell_id = graph.position, record.cell_id
     found: set[str] = set()
     for used in record.uses:
         if used == ANY_PATH:
             continue
         writers = [w for w in graph.writers_of(used) if w.cell_id != cell_id]
-        if position:
-            chain = chains.expected(writers, position, position[cell_id], used)
-            found.update(w.cell_id for w in chain)
-        else:
-            found.update(chains.applied(writers, used, record.ts))
+        chain = chains.expected(writers, position, position[cell_id], used)
+        found.update(w.cell_id for w in chain)
     return found
 
 
