@@ -98,10 +98,10 @@ def _read_from(graph: Graph, cell_id: str) -> set[str] | frozenset[str]:
     position = graph.position
     if position:
         kept = graph.derived("read_from")
-        found = kept.get(cell_id)
-        if found is None:
-            found = kept[cell_id] = frozenset(_reads_in_order(graph, record))
-        return found
+        sources: frozenset[str] | None = kept.get(cell_id)
+        if sources is None:
+            sources = kept[cell_id] = frozenset(_reads_in_order(graph, record))
+        return sources
     found: set[str] = set()
     for used in record.uses:
         if used != ANY_PATH:
