@@ -120,11 +120,14 @@ class Predictions:
         notebook = tuple(sources)
         return notebook == self._sources or len(self.unanalysed(notebook)) <= INLINE_ANALYSES
 
-    async def prepare(self, sources: Sequence[str]) -> None:
-        """Analyse the new sources in a worker thread when there are many of them."""
+    async def prepare(self, sources: Sequence[str]) -> bool:
+        """Analyse the new sources in a worker thread when there are many of them;
+        True when it did (they are kept as long as the notebook holds them)."""
         missing = self.unanalysed(sources)
-        if len(missing) > INLINE_ANALYSES:
-            self._analyses.update(await asyncio.to_thread(analyse_sources, missing))
+        if len(missing) <= INLINE_ANALYSES:
+            return False
+        self._analyses.update(await asyncio.to_thread(analyse_sources, missing))
+        return True
 
     def predictor(self, sources: Iterable[str]) -> Callable[[str], Effects]:
         """:func:`predict_effects` with the summaries of a notebook of ``sources``."""
