@@ -181,7 +181,8 @@ class Planner:
                     continue
                 wanted = cell_id in required or (
                     not repairs_only
-                    and (self.needs_run.get(cell_id) or self._reads_planned(cell_id, chosen))
+                    # the cheap test first: most cells of a big pull read a planned one
+                    and (self._reads_planned(cell_id, chosen) or self.needs_run.get(cell_id))
                 )
                 if not wanted:
                     continue
