@@ -87,7 +87,7 @@ def _push_times(server: JupyterServer, code: list[str], reps: int, sock: Any) ->
 
 
 def run(bench: Bench) -> list[Row]:
-    cells = bench.size(3000, smoke=50)
+    cells = bench.size(3000, smoke=40)
     code = sources(cells)
     bench.start([STOCK, CASCADE])
     for name in (STOCK, CASCADE):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from . import big_notebook, cascade_gap, compute, graph_memory, roundtrip, scaling
+from . import big_graph, big_notebook, cascade_gap, compute, graph_memory, roundtrip, scaling
 from .common import CASCADE, IPYFLOW, NAGLE, STOCK
 from .common import main as run_workloads
 
@@ -19,6 +19,7 @@ WORKLOADS = [
     cascade_gap.run,
     graph_memory.run,
     big_notebook.run,
+    big_graph.run,
     scaling.run,
 ]
 
