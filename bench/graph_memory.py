@@ -80,7 +80,9 @@ def sources(cells: int) -> list[str]:
     return out
 
 
-def _settle(server: JupyterServer, sock: KernelSocket, timeout: float = 900) -> float:
+def _settle(
+    server: JupyterServer, sock: KernelSocket, timeout: float = 900, path: str = PATH
+) -> float:
     """Seconds until the extension reports no pending work (``busy`` false).
 
     The websocket is read meanwhile: it answers the server's pings, which
@@ -88,7 +90,7 @@ def _settle(server: JupyterServer, sock: KernelSocket, timeout: float = 900) -> 
     """
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
-        status, body = server.request("GET", f"/api/cascade/graph?path={PATH}")
+        status, body = server.request("GET", f"/api/cascade/graph?path={path}")
         if status == 200 and not body.get("busy"):
             break
         sock.drain(0.5)

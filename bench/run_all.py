@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from . import (
+    big_graph,
     big_notebook,
     browser,
     cascade_gap,
@@ -29,6 +30,7 @@ WORKLOADS = [
     cascade_gap.run,
     graph_memory.run,
     big_notebook.run,
+    big_graph.run,
     scaling.run,
     check.run,
     rest_run.run,

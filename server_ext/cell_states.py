@@ -43,8 +43,11 @@ def _stale_reason(graph: Graph, cell_id: str, index: dict[str, int]) -> str:
 def _waiting_reason(
     graph: Graph, cell_id: str, states: dict[str, str], index: dict[str, int]
 ) -> str:
-    record = graph.records[cell_id]
-    for culprit in sorted(graph.definers_of(record.uses), key=lambda c: index.get(c, -1)):
+    kept = graph.derived("definers_of_uses")  # per graph shape: a run keeps them
+    definers = kept.get(cell_id)
+    if definers is None:
+        definers = kept[cell_id] = graph.definers_of(graph.records[cell_id].uses)
+    for culprit in sorted(definers, key=lambda c: index.get(c, -1)):
         state = states.get(culprit)
         if culprit != cell_id and state in (STALE, DIRTY, WAITING, ERROR):
             label = _label(graph, culprit, index)

@@ -60,6 +60,7 @@ def load(serverapp: Any) -> None:
         schema_id=CONTENTS_SCHEMA, listener=service.on_contents_action
     )
     IOLoop.current().add_callback(_check_connection_class, serverapp)
+    IOLoop.current().add_callback(service.freezer.after_start)
     serverapp.log.info(
         "cascade: reactive execution on (mode=%s, direction=%s)", config.mode, config.direction
     )

@@ -57,6 +57,7 @@ class Notebooks(Protocol):
     def open_model_now(self, path: str, runner: KernelRunner) -> NotebookModel | None: ...
     def unchanged_now(self, path: str, stamp: object, touches: int | None = None) -> bool: ...
     def touches_if_unchanged(self, path: str, stamp: object) -> int | None: ...
+    def kept_long_lived(self) -> None: ...
 
 
 def wants_opt_out(code: str, metadata: dict[str, Any]) -> bool:
@@ -586,8 +587,14 @@ class KernelRunner:
         """Analyse the sources :meth:`predicted` will need, in a worker thread when
         there are many (a big notebook's first plan), so the server keeps serving."""
         unknown, persisted = self._unpredicted(cells, metadata)
-        if len(persisted) != len(unknown):
-            await self._predictions.prepare([cell.source for cell in cells])
+        if len(persisted) == len(unknown):
+            return
+        sources = [cell.source for cell in cells]
+        analysed = await self._predictions.prepare(sources)
+        wanted = [cell.source for cell in unknown if cell.id not in persisted]
+        await self._predictions.prepare_effects(sources, wanted)
+        if analysed:
+            self._notebooks.kept_long_lived()
 
     async def _pull_upstream(self, model: NotebookModel, request: BrowserRequest) -> None:
         async with self.state.lock:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from typing import Any
 
 from jupyter_core.utils import ensure_async
 from jupyter_server_ydoc.utils import encode_file_path, room_id_from_encoded_path
 
 from .config import Cascade
+from .gc_policy import Freezer
 from .live_sources import SourceWatch
 from .notebook import (
     NotebookModel,
@@ -40,6 +42,7 @@ class CascadeService:
         self.log = log
         self.pending = PendingOutputs()
         self.saved = SavedCells(serverapp.contents_manager)
+        self.freezer = Freezer(config.freeze_gc, log)
         #: notebook path → collaboration room id, as last found
         self._room_of_path: dict[str, str] = {}
         #: room id → (the room, its live document), as last fetched
@@ -61,6 +64,10 @@ class CascadeService:
     @property
     def kernel_manager(self) -> Any:
         return self.serverapp.kernel_manager
+
+    def kept_long_lived(self) -> None:
+        """A runner kept many objects that live as long as a notebook (see :mod:`.gc_policy`)."""
+        self.freezer.after_long_lived(time.monotonic())
 
     def runner_for(self, kernel_id: str) -> KernelRunner:
         runner = self.runners.get(kernel_id)

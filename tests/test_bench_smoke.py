@@ -22,6 +22,7 @@ ROWS = {
     "cascade_gap": ["| cascade step, 20-cell fan-out"],
     "graph_memory": ["| graph endpoint, 50 cells", "| kernel RSS after 50 cells"],
     "big_notebook": ["| longest server stall, 60-cell notebook"],
+    "big_graph": ["| graph endpoint, 40 cells", "| push endpoint, 40 cells"],
     "scaling": ["| scaling: in_order scheduling, 100 cells"],
     "check": ["| check: static, 100-cell notebook", "| check: CLI process, 100-cell notebook"],
     "rest_run": ["| REST run of a trivial cell vs websocket", "| REST run of a trivial cell, no"],

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from . import chains
-from .graph import ANY_PATH, DefinerIndex, Graph
+from .graph import ANY_PATH, CellRecord, DefinerIndex, Graph
 from .paths import overlaps, root
 from .upstream import Planner
 
@@ -85,22 +85,40 @@ def cell_states(
     return states
 
 
-def _read_from(graph: Graph, cell_id: str) -> set[str]:
-    """The cells whose writes ``cell_id``'s last run read (see :func:`cell_states`)."""
+def _read_from(graph: Graph, cell_id: str) -> set[str] | frozenset[str]:
+    """The cells whose writes ``cell_id``'s last run read (see :func:`cell_states`).
+
+    In_order, that rests only on what the cells read and write and their order,
+    so the answer is kept per graph :attr:`~Graph.shape`: a run that changed
+    neither does not make every fresh cell's sources be worked out again for the
+    graph endpoint (~0.2 s at 3,000 cells)."""
     record = graph.records.get(cell_id)
     if record is None:
         return set()
     position = graph.position
+    if position:
+        kept = graph.derived("read_from")
+        sources: frozenset[str] | None = kept.get(cell_id)
+        if sources is None:
+            sources = kept[cell_id] = frozenset(_reads_in_order(graph, record))
+        return sources
+    found: set[str] = set()
+    for used in record.uses:
+        if used != ANY_PATH:
+            writers = [w for w in graph.writers_of(used) if w.cell_id != cell_id]
+            found.update(chains.applied(writers, used, record.ts))
+    return found
+
+
+def _reads_in_order(graph: Graph, record: CellRecord) -> set[str]:
+    position, cell_id = graph.position, record.cell_id
     found: set[str] = set()
     for used in record.uses:
         if used == ANY_PATH:
             continue
         writers = [w for w in graph.writers_of(used) if w.cell_id != cell_id]
-        if position:
-            chain = chains.expected(writers, position, position[cell_id], used)
-            found.update(w.cell_id for w in chain)
-        else:
-            found.update(chains.applied(writers, used, record.ts))
+        chain = chains.expected(writers, position, position[cell_id], used)
+        found.update(w.cell_id for w in chain)
     return found
 
 
@@ -191,7 +209,7 @@ def first_needing_run(graph: Graph, cells: Sequence[NotebookCell]) -> int | None
 def arrange(graph: Graph, cells: Sequence[NotebookCell], direction: str | None = None) -> None:
     """Give the graph the notebook order its in_order staleness rests on."""
     in_order = None if direction is None else direction != ANY_ORDER
-    graph.arrange([cell.id for cell in cells], in_order)
+    graph.arrange_cells(cells, in_order)
 
 
 def _worth_pulling(graph: Graph, cell: NotebookCell) -> bool:
@@ -282,6 +300,29 @@ def plan_upstream(
     return plan
 
 
+class _Worth(Mapping[str, bool]):
+    """:func:`_worth_pulling` of the cells above, worked out when asked: the
+    planner asks only of ancestors that read no planned cell (staleness of
+    every cell above was ~40% of a 10,000-cell pull, profiled)."""
+
+    def __init__(self, graph: Graph, above: Sequence[NotebookCell]) -> None:
+        self._graph = graph
+        self._cells = {cell.id: cell for cell in above}
+        self._known: dict[str, bool] = {}
+
+    def __getitem__(self, cell_id: str) -> bool:
+        known = self._known.get(cell_id)
+        if known is None:
+            known = self._known[cell_id] = _worth_pulling(self._graph, self._cells[cell_id])
+        return known
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._cells)
+
+    def __len__(self) -> int:
+        return len(self._cells)
+
+
 def _plan_in_order(
     graph: Graph,
     cells: Sequence[NotebookCell],
@@ -298,7 +339,7 @@ def _plan_in_order(
         return []
     upto = [*above, next(c for c in cells if c.id == trigger)]
     effects = {cell.id: effects_of(graph, cell, predicted) for cell in upto}
-    worth = {cell.id: _worth_pulling(graph, cell) for cell in above}
+    worth = _Worth(graph, above)
     planner = Planner(graph, [c.id for c in upto], trigger, effects, worth)
     return planner.plan(repairs_only)
 
@@ -358,7 +399,8 @@ def plan_downstream(
     planned: list[str] = []
     for cell in cells[start:]:
         ran = cell.id not in present and cell.id in graph.records
-        if ran and (graph.is_stale(cell.id) or chains_of.reads_any(cell.id, rerun)):
+        # reading a re-run cell is the usual reason in a long cascade: asked first
+        if ran and (chains_of.reads_any(cell.id, rerun) or graph.is_stale(cell.id)):
             planned.append(cell.id)
             rerun.add(cell.id)
         chains_of.add(cell.id)
@@ -442,7 +484,7 @@ def next_downstream(
     its run with a current source that reads a path a cell of this cascade
     (``done``) wrote (restart-and-run-all runs it with that source)."""
     arrange(graph, cells)
-    position = _Positions(cells)
+    position: Mapping[str, int] = graph.position or _Positions(cells)
     records = graph.records
     written: set[str] | None = None
     start, stop, _ = slice(after + 1, None).indices(len(cells))  # as cells[after + 1 :]

@@ -75,6 +75,10 @@ class Planner:
         self._chain_cache: dict[tuple[str, str], list[str]] = {}
         self._clock = 0
         self.repairs_only = False
+        #: the graph's definers of each path asked (the records do not change here)
+        self._recorded_writers: dict[str, set[str]] = {}
+        #: the cells planned in the current pass, by the paths they define
+        self._planned_index = DefinerIndex()
 
     # -- what restart-and-run-all applies ---------------------------------------
 
@@ -113,9 +117,19 @@ class Planner:
     # -- what the kernel applied ------------------------------------------------
 
     def _runs_writing(self, path: str, runs: Mapping[str, Run]) -> list[Run]:
+        """The runs (real or planned) that write a path overlapping ``path``.
+
+        Candidates come from indexes, the graph's definers (kept per path) and
+        the planned cells', not from every run: a plan that pulls most of a big
+        notebook asked this of every run for every read (quadratic, 2.8 s at
+        1,000 cells)."""
         graph = self.graph
-        candidates = set(graph.definers_of([path])) if path != ANY_PATH else set(graph.records)
-        candidates |= {c for c, run in runs.items() if run.ts > self._clock}
+        recorded = self._recorded_writers.get(path)
+        if recorded is None:
+            recorded = graph.definers_of([path]) if path != ANY_PATH else set(graph.records)
+            self._recorded_writers[path] = recorded
+        planned = self._planned_index.candidates([path])
+        candidates = recorded | planned if planned else recorded
         found = []
         for cell_id in candidates:
             run = runs.get(cell_id)
@@ -159,13 +173,16 @@ class Planner:
                 c: Run(c, r.ts, r.binds, r.prev_ts, r.defines, r.draws) for c, r in records.items()
             }
             planned: list[str] = []
+            chosen: set[str] = set()
+            self._planned_index = DefinerIndex()
             clock = float(self._clock)
             for cell_id in self.above:
                 if cell_id not in ancestors:
                     continue
                 wanted = cell_id in required or (
                     not repairs_only
-                    and (self.needs_run.get(cell_id) or self._reads_planned(cell_id, planned))
+                    # the cheap test first: most cells of a big pull read a planned one
+                    and (self._reads_planned(cell_id, chosen) or self.needs_run.get(cell_id))
                 )
                 if not wanted:
                     continue
@@ -181,18 +198,23 @@ class Planner:
                     mine.draws,
                 )
                 planned.append(cell_id)
+                chosen.add(cell_id)
+                self._planned_index.add(cell_id, mine.defines)
             more: set[str] = set()
             for reader in [*planned, self.trigger]:
-                before = runs[reader].ts if reader in planned else chains.NOW
+                before = runs[reader].ts if reader in chosen else chains.NOW
                 more |= self.unheld(reader, runs, before)
-            if more <= required:
+            if more <= chosen:
+                # ``required`` only ever holds planned cells, so the next pass
+                # would plan these same cells, at the same times, and find the
+                # same ``more``: its answer is this one (half the work of a
+                # plan that pulls every cell of a big notebook)
                 return planned
             required |= more
 
-    def _reads_planned(self, cell_id: str, planned: list[str]) -> bool:
-        if not planned:
+    def _reads_planned(self, cell_id: str, chosen: set[str]) -> bool:
+        if not chosen:
             return False
-        chosen = set(planned)
         return any(
             chosen.intersection(self.chain(cell_id, path)) for path in self.effects[cell_id].uses
         )

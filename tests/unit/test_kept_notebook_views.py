@@ -243,3 +243,34 @@ def test_the_admission_answers_from_the_last_replys_note_while_nothing_moved(
     cells = model._cells(saved_again)
     agrees("n1")
     assert asked == ["n1", "n1"], "the file changed since the note: the full check"
+
+
+def test_a_big_notebooks_effects_are_closed_off_the_event_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    threads: list[str] = []
+    real = predict.effects_of
+
+    def recording(*args: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return real(*args)
+
+    monkeypatch.setattr(predict, "effects_of", recording)
+    predictions = Predictions()
+    sources = [f"v{i} = total() + {i}" for i in range(INLINE_ANALYSES + 1)] + [FUNCTION_READS_A]
+
+    async def prepare() -> None:
+        await predictions.prepare(sources)
+        await predictions.prepare_effects(sources, sources[:-1])
+
+    asyncio.run(prepare())
+    assert len(threads) == INLINE_ANALYSES + 1
+    assert threading.main_thread().name not in threads
+    threads.clear()
+    predict_now = predictions.predictor(sources)
+    assert [predict_now(s) for s in sources[:-1]] == [
+        Predictions().predictor(sources)(s) for s in sources[:-1]
+    ]
+    assert "a" in predict_now(sources[0]).uses
+    # the kept ones were not closed again (the fresh Predictions closed its own)
+    assert len(threads) == INLINE_ANALYSES + 1
