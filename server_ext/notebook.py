@@ -73,7 +73,20 @@ class SharedDocument:
         return self.code_cells_now()
 
     def code_cells_now(self) -> list[NotebookCell]:
-        self._stamp = self.watch.stamp() if self.watch is not None else None
+        """The code cells; the same list while the watch sees no code change
+        (as the saved file's, callers do not modify it)."""
+        watch = self.watch
+        if watch is None:
+            self._stamp = None
+            return self._read_code_cells()
+        self._stamp = watch.stamp()
+        if watch.kept is not None and watch.kept[0] == watch.version:
+            return watch.kept[1]  # type: ignore[no-any-return]
+        cells = self._read_code_cells()
+        watch.kept = (watch.version, cells)
+        return cells
+
+    def _read_code_cells(self) -> list[NotebookCell]:
         return [
             NotebookCell(str(ycell.get("id")), str(ycell.get("source", "")))
             for ycell in self.document.ycells
