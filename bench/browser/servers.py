@@ -32,21 +32,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tests.browser.servers import JupyterServer
+from tests.browser.servers import CHROMIUM, CHROMIUM_ARGS, LAB_SETTINGS, JupyterServer
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CASCADE_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 STOCK, CASCADE = "stock", "cascade"
-LAB_SETTINGS = {"@jupyterlab/apputils-extension/notification": {"fetchNews": "false"}}
 
 
 class BenchServer(JupyterServer):
@@ -96,27 +85,7 @@ class BenchServer(JupyterServer):
     def launch(self) -> None:
         """Start the process without waiting (two servers start in parallel)."""
         self.configure()
-        self.root.mkdir(parents=True, exist_ok=True)
-        command = [
-            sys.executable,
-            "-m",
-            "jupyterlab",
-            "--no-browser",
-            "--allow-root",
-            "--ip=127.0.0.1",
-            "--port=0",
-            "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={self.token}",
-            f"--ServerApp.root_dir={self.root}",
-        ]
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=self.base,
-                env=self._environment(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        super().launch()
 
     def ready(self, timeout: float = 120) -> None:
         try:

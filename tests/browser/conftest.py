@@ -16,22 +16,9 @@ from typing import Any
 
 import pytest
 
-from .servers import JupyterServer
+from .servers import CHROMIUM, CHROMIUM_ARGS, LAB_SETTINGS, JupyterServer
 
-CHROMIUM = os.environ.get("CASCADE_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 HERE = Path(__file__).parent
-
-# Lab's "get notified about Jupyter news?" toast would cover part of every screenshot.
-LAB_SETTINGS = {"@jupyterlab/apputils-extension/notification": {"fetchNews": "false"}}
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -26,6 +26,20 @@ from typing import Any
 
 import nbformat
 
+#: Debian's Chromium (Playwright never downloads a browser), and how the tests and the bench run it
+CHROMIUM = os.environ.get("CASCADE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+# Lab's "get notified about Jupyter news?" toast would cover part of every page.
+LAB_SETTINGS = {"@jupyterlab/apputils-extension/notification": {"fetchNews": "false"}}
+
 #: how each app is started; ``python -m <module>`` is what the ``jupyter <app>`` script runs
 APPS = {"lab": "jupyterlab", "notebook": "notebook", "nbclassic": "nbclassic"}
 
@@ -86,6 +100,16 @@ class JupyterServer:
         return env
 
     def start(self, timeout: float = 60) -> JupyterServer:
+        self.launch()
+        try:
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop()  # a server that never became ready must not outlive the test run
+            raise
+        return self
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (the bench starts two at once)."""
         self.root.mkdir(parents=True, exist_ok=True)
         command = [
             sys.executable,
@@ -107,12 +131,6 @@ class JupyterServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        try:
-            self.wait_ready(timeout)
-        except BaseException:
-            self.stop()  # a server that never became ready must not outlive the test run
-            raise
-        return self
 
     def _runtime_port(self) -> int:
         """The port from the server's runtime file, 0 until it has written it."""
