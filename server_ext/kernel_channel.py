@@ -20,6 +20,8 @@ from .transports import Transport, transport_for
 
 #: the header field of a cascaded request naming its cell (echoed in iopub parent headers)
 CELL_ID_HEADER = "cascade_cell_id"
+#: how often a query of ours that the kernel aborted is sent again (see ``execute``)
+_ABORTED_RETRIES = 5
 
 IopubHandler = Callable[[dict[str, Any]], None]
 #: called with the request's msg_id and the payload of an agent report on iopub
@@ -139,12 +141,21 @@ class KernelChannel:
 
         For the server's own queries (agent injection, reports); cascaded cells
         use :meth:`submit`, which also takes metadata and an iopub handler.
+
+        A query that lands right after a browser's run failed is answered
+        ``aborted`` (ipykernel drops the requests queued behind a run sent with
+        ``stop_on_error``): it did not run, so it is sent again. Taking that
+        answer for a missing agent turned reactivity off for the kernel.
         """
-        reply, outputs_done = await self.submit(
-            code, silent=silent, store_history=store_history, user_expressions=user_expressions
-        )
-        await outputs_done
-        return reply.get("content") or {}
+        for _ in range(_ABORTED_RETRIES):
+            reply, outputs_done = await self.submit(
+                code, silent=silent, store_history=store_history, user_expressions=user_expressions
+            )
+            await outputs_done
+            content: dict[str, Any] = reply.get("content") or {}
+            if content.get("status") != "aborted":
+                break
+        return content
 
     async def submit(
         self,
