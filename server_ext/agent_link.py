@@ -118,6 +118,8 @@ class AgentInfo:
     reply_metadata: bool
     #: a browser run's report follows its reply on iopub (``kernel_agent.runtime.after_reply``)
     reports_follow: bool = False
+    #: the kernel checks cascaded runs sent ahead (``kernel_agent.runtime.ahead``)
+    runs_ahead: bool = False
 
 
 async def inject(channel: KernelChannel) -> AgentInfo:
@@ -129,6 +131,7 @@ async def inject(channel: KernelChannel) -> AgentInfo:
     expressions = {
         "instance": f"{AGENT_NAME}.instance_id",
         "reply_metadata": f"{AGENT_NAME}.reply_metadata",
+        "runs_ahead": f"{AGENT_NAME}.runs_ahead",
     }
     if channel.reads_reports:
         expressions["reports_follow"] = f"{AGENT_NAME}.report_after_replies()"
@@ -141,6 +144,7 @@ async def inject(channel: KernelChannel) -> AgentInfo:
         str(_expression_value(reply, "instance")),
         _expression_value(reply, "reply_metadata") is True,
         "reports_follow" in expressions and _expression_value(reply, "reports_follow") is True,
+        _expression_value(reply, "runs_ahead") is True,
     )
 
 

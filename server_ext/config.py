@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from traitlets import Bool, Enum, Float
+from traitlets import Bool, Enum, Float, Int
 from traitlets.config import LoggingConfigurable
 
 
@@ -31,6 +31,13 @@ class Cascade(LoggingConfigurable):
         config=True,
         help="Keep the server's start-up heap and open notebooks' analyses out of full "
         "garbage collections (gc.freeze), which otherwise hold the server 0.1-0.3 s.",
+    )
+    run_ahead = Int(
+        32,
+        min=0,
+        config=True,
+        help="How many cells a cascade sends past the one running, each run by the kernel "
+        "only if the runs before it went as planned (0: one cell at a time).",
     )
     agent_timeout = Float(
         10.0,

@@ -170,11 +170,7 @@ class StopHandler(_ControlHandler):
     @authorized("execute")
     async def post(self) -> None:
         path, _, runner = await self._session(self._body()["path"])
-        state = runner.state
-        active = bool(state.queued or state.running or state.trigger)
-        if active:
-            state.stop_requested = True  # cleared when the cascade ends
-        self.finish({"path": path, "stopped": active})
+        self.finish({"path": path, "stopped": runner.stop()})
 
 
 class ModeHandler(_ControlHandler):

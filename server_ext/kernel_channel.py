@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kernel_agent.core.protocol import CANCEL_MSG_TYPE
+
 from .transports import Transport, transport_for
 
 #: the header field of a cascaded request naming its cell (echoed in iopub parent headers)
@@ -30,6 +32,15 @@ ReportHandler = Callable[[str, dict[str, Any]], None]
 
 class KernelGone(RuntimeError):
     """The kernel restarted, died or shut down before a request completed."""
+
+
+@dataclass(frozen=True)
+class Sent:
+    """An execute request on its way: its reply message, then the end of its outputs."""
+
+    msg_id: str
+    reply: asyncio.Future[dict[str, Any]]
+    outputs_done: asyncio.Future[None]
 
 
 @dataclass
@@ -173,13 +184,40 @@ class KernelChannel:
         The reply comes before the kernel's last outputs and idle status: a
         caller that only needs the reply can send its next request meanwhile,
         so the kernel does not sit idle between two cascaded cells.
+        """
+        await self.ensure_started()
+        sent = self.send(
+            code,
+            silent=silent,
+            store_history=store_history,
+            user_expressions=user_expressions,
+            metadata=metadata,
+            on_iopub=on_iopub,
+            cell_id=cell_id,
+        )
+        return await sent.reply, sent.outputs_done
+
+    def send(
+        self,
+        code: str,
+        *,
+        silent: bool = False,
+        store_history: bool = True,
+        user_expressions: dict[str, str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        on_iopub: IopubHandler | None = None,
+        cell_id: str | None = None,
+    ) -> Sent:
+        """Send an execute request without waiting (the channel must be started):
+        a cascade sends its next cells while the kernel runs (``kernel_agent.runtime.ahead``).
 
         ``cell_id`` also goes into the request's header (as ``CELL_ID_HEADER``):
         the kernel echoes the header as the parent of every iopub message, so a
         page that did not send the request (nbclassic) knows the run's cell
         from its first message, even among cells of equal source.
         """
-        await self.ensure_started()
+        if self._transport is None:
+            raise KernelGone("the kernel channel is not started")
         content = {
             "code": code,
             "silent": silent,
@@ -188,7 +226,6 @@ class KernelChannel:
             "allow_stdin": False,
             "stop_on_error": False,
         }
-        assert self._transport is not None
         msg = self._transport.session.msg("execute_request", content, metadata=metadata or {})
         if cell_id is not None:
             msg["header"][CELL_ID_HEADER] = cell_id
@@ -196,18 +233,29 @@ class KernelChannel:
         pending = self._register(msg_id, on_iopub)
         try:
             self._transport.send("shell", msg)
-            reply = await pending.reply
         except BaseException:
             self._pending.pop(msg_id, None)
             raise
 
         async def outputs_done() -> None:
             try:
+                # the idle status may be read before the reply (another socket):
+                # the request stays routable until both came
                 await pending.idle.wait()
+                await asyncio.wait({pending.reply})
             finally:
                 self._pending.pop(msg_id, None)
 
-        return reply, asyncio.ensure_future(outputs_done())
+        return Sent(msg_id, pending.reply, asyncio.ensure_future(outputs_done()))
+
+    def cancel(self, batch: str) -> None:
+        """Abort the runs of ``batch`` the kernel has not started (on the control
+        channel, which the kernel reads while it runs a cell)."""
+        if self._transport is None:
+            return
+        msg = self._transport.session.msg(CANCEL_MSG_TYPE, {"batch": batch})
+        with contextlib.suppress(Exception):  # a kernel gone meanwhile: nothing to abort
+            self._transport.send("control", msg)
 
     def watch(self, msg_id: str, on_done: Callable[[str], None]) -> None:
         """Call ``on_done(status)`` when someone else's request finishes, seen on iopub.

@@ -9,6 +9,7 @@ collaborator, so a watch counts the changes that matter to planning.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ class SourceWatch:
         #: changes, as reading every cell's id, type and source through pycrdt
         #: on each step of a cascade was ~15% of the server's time in one
         self.kept: tuple[int, Any] | None = None
+        #: told when code changes (a cascade with cells sent ahead listens)
+        self.listener: Callable[[], None] | None = None
         self._cells = document.ycells
         self._subscription = self._cells.observe_deep(self._changed)
 
@@ -37,10 +40,13 @@ class SourceWatch:
 
     def _changed(self, events: list[Any]) -> None:
         try:
-            if any(_changes_code(event) for event in events):
-                self.version += 1
+            changed = any(_changes_code(event) for event in events)
         except Exception:  # an event we cannot read: assume the code changed
+            changed = True
+        if changed:
             self.version += 1
+            if self.listener is not None:
+                self.listener()
 
     def close(self) -> None:
         try:

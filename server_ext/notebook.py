@@ -49,6 +49,9 @@ class NotebookModel(Protocol):
         self, cell_id: str, code: str, outputs: list[dict[str, Any]], count: int | None
     ) -> None: ...
     def mark_queued(self, cell_ids: list[str], queued: bool) -> None: ...
+    def on_code_change(self, callback: Callable[[], None] | None) -> None:
+        """Call ``callback`` when a user changes code while it is set (None unsets):
+        cells sent ahead must not run an old source (``KernelRunner.cancel_ahead``)."""
 
 
 def _youtput(output: dict[str, Any]) -> Map:
@@ -175,6 +178,10 @@ class SharedDocument:
                 ycell["execution_count"] = count
                 ycell["execution_state"] = "idle"
         self._written.pop(cell_id, None)
+
+    def on_code_change(self, callback: Callable[[], None] | None) -> None:
+        if self.watch is not None:
+            self.watch.listener = callback
 
     def mark_queued(self, cell_ids: list[str], queued: bool) -> None:
         with self.document.ydoc.transaction():
@@ -481,6 +488,9 @@ class SavedFile:
 
     def mark_queued(self, cell_ids: list[str], queued: bool) -> None:
         return None
+
+    def on_code_change(self, callback: Callable[[], None] | None) -> None:
+        return None  # the saved file: what a cascade runs changes only on save
 
 
 def match_cell(

@@ -180,6 +180,9 @@ class RecordingModel:
         cell.status = ERROR if _raised(outputs) else DONE
         self.model.finish_run(cell_id, code, outputs, count)
 
+    def on_code_change(self, callback: Callable[[], None] | None) -> None:
+        self.model.on_code_change(callback)
+
     def mark_queued(self, cell_ids: list[str], queued: bool) -> None:
         if queued:
             for cell_id in cell_ids:

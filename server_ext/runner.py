@@ -14,6 +14,7 @@ import contextlib
 import functools
 import logging
 import time
+import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -27,20 +28,18 @@ from kernel_agent.core.planning import (
     arrange,
     first_needing_run,
     may_pull,
-    next_any_order,
-    next_downstream,
     plan_downstream,
-    plan_repairs,
     plan_upstream,
 )
-from kernel_agent.core.protocol import OPT_OUT_MARKER
+from kernel_agent.core.protocol import AHEAD_KEY, OPT_OUT_MARKER
 
 from . import agent_link
 from .codec import CarriedReport
 from .config import Cascade
 from .debounce import Debouncer
 from .due_reports import DueReports
-from .kernel_channel import KernelChannel, KernelGone
+from .kernel_channel import KernelChannel, KernelGone, Sent
+from .lookahead import Step, plan_steps
 from .notebook import NotebookModel, SentCode, match_cell
 from .outputs import OutputCollector
 from .persistence import persisted_effects
@@ -130,6 +129,8 @@ class KernelRunner:
         #: tasks writing the outputs of cascaded cells whose replies came
         self._writing: list[asyncio.Future[None]] = []
         self._first_need: _FirstNeed | None = None
+        #: the batch of cascaded runs sent ahead that the kernel is working through
+        self._batch: str | None = None
         self._predictions = Predictions()
         self._moved_widgets = Debouncer(lambda ids: self._spawn(self._after_widget_moves(ids)))
         # The kernel's own restarter (a crashed kernel) emits no REST event.
@@ -176,6 +177,7 @@ class KernelRunner:
                 if channel is not self.channel:
                     return
                 self.state.reports_in_metadata = info.reply_metadata
+                self.state.runs_ahead = info.runs_ahead
                 self._log.debug(
                     "cascade: agent loaded in kernel %s; a browser run's report %s",
                     self.state.kernel_id,
@@ -233,6 +235,7 @@ class KernelRunner:
         ``legacy``: sent by nbclassic, which gives no cellId (we match the code).
         """
         cell_id = metadata.get("cellId")
+        self.cancel_ahead()  # the browser's run goes next, as between two cascaded runs
         self.state.inflight[msg_id] = BrowserRequest(
             cell_id=str(cell_id) if cell_id else None,
             code=code,
@@ -652,9 +655,8 @@ class KernelRunner:
         self.state.queued = [cell.id for cell in cells]
         model.mark_queued(self.state.queued, True)
         try:
-            for cell in cells:
-                if not await self._run_cell(model, cell, trigger):
-                    break
+            # planned once, as the one-at-a-time loop ran them: only a failure stops it
+            await self._run_steps(model, [Step(cell, True, None) for cell in cells], trigger)
         finally:
             await self._written()
             model.mark_queued(self.state.queued, False)
@@ -663,21 +665,6 @@ class KernelRunner:
     async def _model(self) -> NotebookModel | None:
         path = await self._notebooks.find_path(self.state.kernel_id)
         return await self._notebooks.open_model(path, self) if path else None
-
-    def _next_cell(self, cells: list[NotebookCell], position: int, done: set[str]) -> str | None:
-        if self.direction == ANY_ORDER:
-            return next_any_order(self.state.graph, cells, done, self.predicted(cells))
-        return next_downstream(self.state.graph, cells, position, done, self.predicted(cells))
-
-    def _repairs(self, cells: list[NotebookCell], cell_id: str, done: set[str]) -> list[str]:
-        """Cells to re-run before ``cell_id`` so it changes in place what
-        restart-and-run-all would (the binding and the changes above it)."""
-        if self.direction == ANY_ORDER:
-            return []
-        repairs = plan_repairs(self.state.graph, cells, cell_id, self.predicted(cells))
-        # a cell of the chain ran in this cascade already: a part of the chain
-        # alone would apply the rest twice; leave the chain as it is
-        return [] if done.intersection(repairs) else repairs
 
     async def _cascade_down(self, model: NotebookModel, triggers: list[str]) -> None:
         self.state.last_error = None
@@ -691,31 +678,164 @@ class KernelRunner:
         position = min((i for i, c in enumerate(cells) if c.id in done), default=-1)
         try:
             while not self.state.inflight:
-                next_id = self._next_cell(cells, position, done)
-                if next_id is None:
+                steps = plan_steps(
+                    self.state.graph,
+                    cells,
+                    position,
+                    done,
+                    self.predicted(cells),
+                    self.direction,
+                    self._ahead,
+                )
+                if not steps:
                     break
-                self._log.debug("cascade: %s is stale after %s", next_id, triggers)
-                by_id = {c.id: c for c in cells}
-                failed = False
-                for repair in self._repairs(cells, next_id, done):
-                    done.add(repair)
-                    if not await self._run_cell(model, by_id[repair], last):
-                        failed = True
-                        break
-                if failed:
-                    break
-                position = next(i for i, c in enumerate(cells) if c.id == next_id)
-                done.add(next_id)
-                if not await self._run_cell(model, cells[position], last):
+                self._log.debug("cascade: %s stale after %s", [s.cell.id for s in steps], triggers)
+                ran, ok = await self._run_steps(model, steps, last)
+                done.update(step.cell.id for step in ran)
+                stale = [step.cell.id for step in ran if step.stale]
+                if not ok:
                     break
                 cells = await model.code_cells()
-                position = next((i for i, c in enumerate(cells) if c.id == next_id), position)
+                if stale:
+                    position = next((i for i, c in enumerate(cells) if c.id == stale[-1]), position)
             else:
                 self.state.triggers[:0] = triggers  # a browser request came in: resume later
         finally:
             await self._written()
             model.mark_queued(self.state.queued, False)
             self.state.end_cascade()
+
+    @property
+    def _ahead(self) -> int:
+        """How many cells a cascade may send past the running one (0: none)."""
+        return self.config.run_ahead if self.state.runs_ahead else 0
+
+    def cancel_ahead(self) -> None:
+        """Have the kernel abort the cascaded runs sent ahead it has not started."""
+        if self._batch is not None:
+            self.channel.cancel(self._batch)
+            self._batch = None
+
+    def stop(self) -> bool:
+        """Stop the cascade in progress after the cell running; False when none runs."""
+        state = self.state
+        active = bool(state.queued or state.running or state.trigger)
+        if active:
+            state.stop_requested = True  # cleared when the cascade ends
+            self.cancel_ahead()
+        return active
+
+    async def _run_steps(
+        self, model: NotebookModel, steps: list[Step], trigger: str
+    ) -> tuple[list[Step], bool]:
+        """Run ``steps`` in order until one fails; returns those that ran, and
+        False when one failed (the cascade ends there).
+
+        With the agent's guard, all are sent at once, each after the first
+        carrying the run it must follow (``kernel_agent.runtime.ahead``): the
+        kernel aborts the rest when a run fails or does what the plan did not
+        foresee, and the caller plans again from the records.
+        """
+        if len(steps) == 1 or not self._ahead:
+            ran: list[Step] = []
+            for step in steps:
+                if not await self._run_cell(model, step.cell, trigger):
+                    return ran, False
+                ran.append(step)
+            return ran, True
+        if not self.state.start_cell(steps[0].cell.id, trigger):
+            return [], False
+        batch = self._batch = uuid.uuid4().hex
+        sent: list[tuple[Step, Sent, OutputCollector]] = []
+        model.on_code_change(self.cancel_ahead)  # an edit: the edited source runs, planned anew
+        try:
+            for i, step in enumerate(steps):
+                before = steps[i - 1] if i else None
+                ahead = None
+                if before is not None:
+                    follows = {"cell": before.cell.id, "effects": before.expected}
+                    ahead = {"batch": batch, "after": follows}
+                since = self.state.clock + i  # the runs before it add one record each
+                query = agent_link.report_request(since, self.state.reports_in_metadata)
+                sent.append((step, *self._send_cell(model, step.cell, trigger, query, ahead)))
+            return await self._batch_replies(model, sent)
+        except BaseException:
+            self.state.running = None
+            raise
+        finally:
+            model.on_code_change(None)
+            if self._batch == batch:
+                self._batch = None
+
+    async def _batch_replies(
+        self, model: NotebookModel, sent: list[tuple[Step, Sent, OutputCollector]]
+    ) -> tuple[list[Step], bool]:
+        """Read the replies of a batch in order (see :meth:`_run_steps`)."""
+        ran: list[Step] = []
+        succeeded = True
+        for step, run, collector in sent:
+            message = await run.reply
+            reply = message.get("content") or {}
+            if reply.get("status") == "aborted":
+                # the plan did not hold (or the user stopped): the rest abort too, as
+                # each follows the one before; the first, unguarded, only behind a
+                # browser run that failed, which ends the cascade as a failure does
+                succeeded = succeeded and bool(ran)
+                continue
+            ran.append(step)
+            self._writing.append(
+                asyncio.ensure_future(
+                    self._write_outputs(model, step.cell, collector, reply, run.outputs_done)
+                )
+            )
+            if reply.get("status") != "ok":
+                succeeded = False
+            else:
+                carried = CarriedReport.of(reply, message.get("metadata"))
+                if not self.state.apply_report(agent_link.read_report(carried)):
+                    self.state.replica_outdated = True
+        if not succeeded or self.state.replica_outdated:
+            await self._refresh()
+        return ran, succeeded
+
+    def _send_cell(
+        self,
+        model: NotebookModel,
+        cell: NotebookCell,
+        trigger: str,
+        query: agent_link.ReportQuery,
+        ahead: dict[str, Any] | None = None,
+    ) -> tuple[Sent, OutputCollector]:
+        """Send one cascaded cell; its outputs go into the notebook as they come.
+
+        A cell sent ahead shows as running once the kernel takes it up (its
+        first message on iopub), not before: the kernel may abort it unrun.
+        """
+        collector = OutputCollector()
+        started = ahead is None
+
+        def on_iopub(msg: dict[str, Any]) -> None:
+            nonlocal started
+            if not started:
+                started = True
+                self.state.mark_running(cell.id, trigger)
+                model.start_run(cell.id)
+            if collector.add(msg):
+                model.show_outputs(cell.id, collector.nbformat_outputs())
+
+        if started:
+            model.start_run(cell.id)
+        cascade: dict[str, Any] = {"trigger": trigger}
+        if ahead is not None:
+            cascade[AHEAD_KEY] = ahead
+        sent = self.channel.send(
+            cell.source,
+            metadata={"cellId": cell.id, "cascade": cascade, **query.metadata},
+            user_expressions=query.user_expressions,
+            on_iopub=on_iopub,
+            cell_id=cell.id,
+        )
+        return sent, collector
 
     async def _run_cell(self, model: NotebookModel, cell: NotebookCell, trigger: str) -> bool:
         """Run one cell as the user would; True when it succeeded.
@@ -726,28 +846,18 @@ class KernelRunner:
         """
         if not self.state.start_cell(cell.id, trigger):
             return False  # the user stopped the cascade (POST /api/cascade/stop)
-        collector = OutputCollector()
-
-        def on_iopub(msg: dict[str, Any]) -> None:
-            if collector.add(msg):
-                model.show_outputs(cell.id, collector.nbformat_outputs())
-
-        model.start_run(cell.id)
-        query = self._report_query()
         try:
-            message, outputs_done = await self.channel.submit(
-                cell.source,
-                metadata={"cellId": cell.id, "cascade": {"trigger": trigger}, **query.metadata},
-                user_expressions=query.user_expressions,
-                on_iopub=on_iopub,
-                cell_id=cell.id,
-            )
+            await self.channel.ensure_started()
+            run, collector = self._send_cell(model, cell, trigger, self._report_query())
+            message = await run.reply
         except BaseException:
             self.state.running = None
             raise
         reply = message.get("content") or {}
         self._writing.append(
-            asyncio.ensure_future(self._write_outputs(model, cell, collector, reply, outputs_done))
+            asyncio.ensure_future(
+                self._write_outputs(model, cell, collector, reply, run.outputs_done)
+            )
         )
         if reply.get("status") == "ok":
             carried = CarriedReport.of(reply, message.get("metadata"))

@@ -52,6 +52,8 @@ class KernelState:
     kernel_direction: str | None = None
     #: the agent answers report queries in reply metadata (ipykernel)
     reports_in_metadata: bool = False
+    #: the agent checks cascaded runs sent ahead of the previous reply
+    runs_ahead: bool = False
     #: the cell order last pushed to the agent
     pushed_order: list[str] = field(default_factory=list)
     #: serializes everything the server sends to this kernel
@@ -65,11 +67,15 @@ class KernelState:
         """A cascaded cell is about to run; False when a stop was asked (it must not)."""
         if self.stop_requested:
             return False
+        self.mark_running(cell_id, trigger)
+        return True
+
+    def mark_running(self, cell_id: str, trigger: str) -> None:
+        """A cascaded cell started in the kernel (one sent ahead: when the kernel took it up)."""
         if cell_id in self.queued:
             self.queued.remove(cell_id)
         self.running, self.trigger = cell_id, trigger
         self.started += 1
-        return True
 
     def end_cascade(self) -> None:
         """A cascade ended (done, failed or stopped): cells left in the queue stay marked."""
@@ -127,5 +133,5 @@ class KernelState:
         self.running = None
         self.trigger, self.started, self.stop_requested = None, 0, False
         self.kernel_mode = self.kernel_direction = None
-        self.reports_in_metadata = False
+        self.reports_in_metadata = self.runs_ahead = False
         self.pushed_order = []

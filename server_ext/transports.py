@@ -53,8 +53,8 @@ class ZmqTransport:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self, deliver: MessageHandler, wanted: ParentFilter | None = None) -> None:
-        self._client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=False)
-        for name in ("shell", "iopub"):
+        self._client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=True)
+        for name in ("shell", "iopub", "control"):
             channel = getattr(self._client, f"{name}_channel")
             only = wanted if name == "iopub" else None
             self._tasks.append(asyncio.ensure_future(self._read(name, channel, deliver, only)))

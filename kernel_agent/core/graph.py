@@ -7,6 +7,8 @@ staleness and edges with this one implementation.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +17,15 @@ from . import chains
 from .definers import ANY_PATH, DefinerIndex
 from .paths import overlaps
 
-__all__ = ["ANY_PATH", "CellRecord", "DefinerIndex", "Edge", "Graph"]
+__all__ = [
+    "ANY_PATH",
+    "CellRecord",
+    "DefinerIndex",
+    "Edge",
+    "Graph",
+    "effects_signature",
+    "reads_history",
+]
 
 
 def _is_history(path: str) -> bool:
@@ -71,6 +81,26 @@ class CellRecord:
         )
 
 
+def effects_signature(record: CellRecord) -> str:
+    """What a run read and wrote, as planning sees it, in one short string.
+
+    IPython's output history is left out: its names carry the execution count,
+    which differs on every run (planning ahead is off where a cell reads it).
+    """
+    parts = [
+        sorted(record.uses),
+        sorted(path for path in record.defines if not _is_history(path)),
+        sorted(path for path in record.binds if not _is_history(path)),
+        sorted(record.draws),
+    ]
+    return hashlib.sha1(json.dumps(parts).encode()).hexdigest()[:20]
+
+
+def reads_history(records: Iterable[CellRecord]) -> bool:
+    """Whether a run read IPython's output history (``_``, ``Out[3]``)."""
+    return any(_is_history(path) for record in records for path in record.uses)
+
+
 @dataclass
 class Edge:
     source: str
@@ -117,6 +147,15 @@ class Graph:
             self.shape += 1
             self._edges = None
             self._derived.clear()
+
+    def copy(self) -> Graph:
+        """A graph of the same records and order, to plan on without touching this one."""
+        other = Graph()
+        for record in self.records.values():
+            other.put(record)
+        if self._order is not None:
+            other.arrange(list(self._order), self._in_order)
+        return other
 
     def derived(self, name: str) -> dict[Any, Any]:
         """A cache for answers that depend only on the graph's :attr:`shape`,

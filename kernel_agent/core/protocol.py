@@ -13,7 +13,7 @@ from typing import Any
 
 #: Bump when the report payload or how it travels changes; the server refuses
 #: other versions (and re-injects its own agent over an older one).
-PROTOCOL_VERSION = 4
+PROTOCOL_VERSION = 5
 
 #: Name under which the agent object lives in the user namespace.
 AGENT_NAME = "__cascade_agent__"
@@ -44,6 +44,21 @@ REPORT_TOPIC = b"cascade.report"
 def follows_marker() -> dict[str, Any]:
     """What an execute_reply's metadata holds when its report follows on iopub."""
     return {"version": PROTOCOL_VERSION, "follows": True}
+
+
+#: A cascaded run the server sends before the reply of the run it follows
+#: carries, in its request metadata, ``{"cascade": {AHEAD_KEY: {"batch": id,
+#: "after": {"cell": id, "effects": signature}}}}``: the agent runs it only if
+#: the kernel's last counted run was that cell's, it succeeded and it read and
+#: wrote what the server planned with (``graph.effects_signature``); otherwise
+#: the kernel answers ``aborted`` without running it, as it does for requests
+#: queued behind a failed one. So the server plans a cascade's next cells while
+#: the kernel runs, and the kernel runs exactly what the one-at-a-time cascade
+#: would have (``kernel_agent.runtime.ahead``).
+AHEAD_KEY = "ahead"
+#: A control-channel request ``{"batch": id}``: abort that batch's runs not
+#: started yet (the user stopped the cascade, or a browser run came in).
+CANCEL_MSG_TYPE = "cascade_cancel_request"
 
 
 #: First line of a cell that opts this run out of cascading (see README).

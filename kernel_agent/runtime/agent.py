@@ -33,6 +33,7 @@ from ..core.protocol import (
     encode_report,
     follows_marker,
 )
+from . import ahead
 from .after_reply import ReportSender, msg_id_of
 from .dict_version import version_of
 from .fingerprint import fingerprint
@@ -132,6 +133,8 @@ class Agent:
     reply_metadata: bool = False
     #: clock of the last report sent in reply metadata: the next one starts there
     reported: int = 0
+    #: True when the kernel checks runs the server sends ahead (:mod:`.ahead`)
+    runs_ahead: bool = False
     _depth: int = 0
     _pending: _PendingRun | None = None
     _transforms: dict[str, str] = field(default_factory=dict)
@@ -359,6 +362,13 @@ class Agent:
         if len(journal) > 2 * len(self.graph.records) + 64:
             del journal[: len(journal) // 2]
 
+    def last_run(self) -> CellRecord | None:
+        """The record of the last recorded run, while it is its cell's latest."""
+        if not self._journal:
+            return None
+        last = self._journal[-1]
+        return last if self.graph.records.get(last.cell_id) is last else None
+
     def _records_since(self, since: int) -> list[CellRecord]:
         """The current records newer than ``since``, newest last.
 
@@ -490,7 +500,10 @@ def load_ipython_extension(
     agent = Agent(shell=shell)
     shell.events.register("pre_run_cell", agent.pre_run_cell)
     shell.events.register("post_run_cell", agent.post_run_cell)
-    agent.reply_metadata = _hook_reply_metadata(getattr(shell, "kernel", None), agent)
+    kernel = getattr(shell, "kernel", None)
+    agent.reply_metadata = _hook_reply_metadata(kernel, agent)
+    guard = ahead.AheadGuard(agent.last_run, lambda: int(shell.execution_count))
+    agent.runs_ahead = agent.reply_metadata and ahead.install(kernel, guard, agent._settle)
     shell.user_ns[AGENT_NAME] = agent
     shell.user_ns_hidden[AGENT_NAME] = agent
     if on_install is not None:

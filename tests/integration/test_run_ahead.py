@@ -1,0 +1,155 @@
+"""Cascaded cells sent ahead of the previous reply run exactly what one-at-a-time would.
+
+The server sends a cascade's planned cells together; the kernel's agent runs
+each only if the run before it did what the plan foresaw
+(``kernel_agent.runtime.ahead``). These tests make the plan wrong on purpose
+and check what a user sees: which cells ran, their outputs and counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+from server_ext.runner import KernelRunner
+
+
+def _runner(server_app: Any, kernel_id: str) -> KernelRunner:
+    return server_app.web_app.settings["cascade"].runners[kernel_id]  # type: ignore[no-any-return]
+
+
+async def test_a_long_chain_runs_in_order_with_each_output(
+    make_notebook: Any, open_session: Any, cascade_api: Any
+) -> None:
+    sources = ["v0 = 1"] + [f"v{i} = v{i - 1} + 1\nprint('v{i}', v{i})" for i in range(1, 12)]
+    ids = make_notebook("long.ipynb", sources)
+    client = await open_session("long.ipynb")
+    await client.run_cells(sources, ids)
+    await cascade_api.settled("long.ipynb")
+
+    mark = len(client.messages)
+    await client.execute("v0 = 100", ids[0])
+    await cascade_api.settled("long.ipynb")
+    runs = client.executions(mark)
+    assert [run.code for run in runs] == ["v0 = 100", *sources[1:]]
+    assert [run.stdout for run in runs[1:]] == [f"v{i} {100 + i}\n" for i in range(1, 12)]
+    counts = [run.execution_count for run in runs]
+    assert counts == list(range(counts[0], counts[0] + len(runs)))
+
+
+@pytest.mark.parametrize(("before", "after", "count"), [(2, 0, 0), (0, 5, 1)])
+async def test_a_run_that_writes_other_than_planned_leads_the_cells_after_it(
+    before: int,
+    after: int,
+    count: int,
+    make_notebook: Any,
+    open_session: Any,
+    cascade_api: Any,
+) -> None:
+    # The third cell changes ``items`` in place only while x > 1: planned from
+    # its last run, it does (or does not) write ``items``; its real run differs,
+    # and the cells after it must show what restart-and-run-all shows.
+    sources = [
+        f"x = {before}",
+        "items = []",
+        "if x > 1:\n    items.append(x)\nprint('checked', x)",
+        "print('count', len(items))",
+        "print('other')",
+    ]
+    ids = make_notebook("other.ipynb", sources)
+    client = await open_session("other.ipynb")
+    await client.run_cells(sources, ids)
+    await cascade_api.settled("other.ipynb")
+
+    mark = len(client.messages)
+    await client.execute(f"x = {after}", ids[0])
+    graph = await cascade_api.settled("other.ipynb")
+    runs = client.executions(mark)
+    # the binding of ``items`` re-runs first: the cell may change it in place
+    assert [run.code for run in runs] == [f"x = {after}", *sources[1:4]]
+    assert [run.stdout for run in runs[2:]] == [f"checked {after}\n", f"count {count}\n"]
+    assert {cell["state"] for cell in graph["cells"]} == {"fresh"}
+
+
+async def test_a_failing_cell_stops_the_cells_sent_after_it(
+    make_notebook: Any, open_session: Any, cascade_api: Any
+) -> None:
+    sources = ["x = 1", "y = 10 // (x - 2)", "z = x + 1\nprint('z', z)", "print('y', y)"]
+    ids = make_notebook("fail.ipynb", sources)
+    client = await open_session("fail.ipynb")
+    await client.run_cells(sources, ids)
+    await cascade_api.settled("fail.ipynb")
+
+    mark = len(client.messages)
+    await client.execute("x = 2", ids[0])
+    await cascade_api.settled("fail.ipynb")
+    runs = client.executions(mark)
+    assert [run.code for run in runs] == ["x = 2", sources[1]]
+    assert runs[1].error == "ZeroDivisionError"
+
+
+async def test_a_browser_run_during_a_cascade_goes_before_the_cells_sent_ahead(
+    make_notebook: Any, open_session: Any, cascade_api: Any
+) -> None:
+    sources = [
+        "x = 1",
+        "import time\ntime.sleep(0.6 if x > 1 else 0)\na = x",
+        "b = a + 1",
+        "c = b + 1\nprint('c', c)",
+        "print('other')",
+    ]
+    ids = make_notebook("between.ipynb", sources)
+    client = await open_session("between.ipynb")
+    await client.run_cells(sources, ids)
+    await cascade_api.settled("between.ipynb")
+
+    mark = len(client.messages)
+    client.send(client.execute_message("x = 2", ids[0]))
+    deadline = time.monotonic() + 10
+    while (await cascade_api.graph("between.ipynb"))["cells"][1]["state"] != "running":
+        assert time.monotonic() < deadline, "the cascade never started"
+        await asyncio.sleep(0.02)
+    await client.execute(sources[4], ids[4])
+    await cascade_api.settled("between.ipynb")
+    codes = [run.code for run in client.executions(mark)]
+    assert codes[:3] == ["x = 2", sources[1], sources[4]], "the user's cell runs next"
+    assert codes[3:] == sources[2:4], "the cascade resumes after it"
+
+
+@pytest.mark.parametrize("run_ahead", [0, 32])
+async def test_both_ways_show_the_same(
+    run_ahead: int,
+    make_notebook: Any,
+    open_session: Any,
+    cascade_api: Any,
+    jp_serverapp: Any,
+) -> None:
+    sources = [
+        "n = 3",
+        "data = list(range(n))",
+        "data.append(n * 10)\nprint(data)",
+        "total = sum(data)\nprint('total', total)",
+        "print('unrelated')",
+    ]
+    ids = make_notebook(f"same{run_ahead}.ipynb", sources)
+    client = await open_session(f"same{run_ahead}.ipynb")
+    await client.run_cells(sources, ids)
+    await cascade_api.settled(f"same{run_ahead}.ipynb")
+    config = _runner(jp_serverapp, client.kernel_id).config
+    kept, config.run_ahead = config.run_ahead, run_ahead
+    try:
+        mark = len(client.messages)
+        await client.execute("n = 4", ids[0])
+        await cascade_api.settled(f"same{run_ahead}.ipynb")
+    finally:
+        config.run_ahead = kept
+    runs = {run.code: run.stdout for run in client.executions(mark)}
+    assert runs == {
+        "n = 4": "",
+        sources[1]: "",
+        sources[2]: "[0, 1, 2, 3, 40]\n",
+        sources[3]: "total 46\n",
+    }
