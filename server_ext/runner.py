@@ -656,7 +656,18 @@ class KernelRunner:
         model.mark_queued(self.state.queued, True)
         try:
             # planned once, as the one-at-a-time loop ran them: only a failure stops it
-            await self._run_steps(model, [Step(cell, True, None) for cell in cells], trigger)
+            steps = [Step(cell, True, None) for cell in cells]
+            while steps:
+                ran, ok = await self._run_steps(model, steps, trigger)
+                if not ok or not ran:
+                    break
+                # the kernel aborted the rest (an edit came): run them as they read now
+                current = {cell.id: cell for cell in await model.code_cells()}
+                steps = [
+                    Step(current[s.cell.id], True, None)
+                    for s in steps[len(ran) :]
+                    if s.cell.id in current
+                ]
         finally:
             await self._written()
             model.mark_queued(self.state.queued, False)
@@ -761,6 +772,9 @@ class KernelRunner:
             return await self._batch_replies(model, sent)
         except BaseException:
             self.state.running = None
+            for _, run, _ in sent:  # the kernel went away: every reply failed alike
+                if run.reply.done() and not run.reply.cancelled():
+                    run.reply.exception()
             raise
         finally:
             model.on_code_change(None)

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Collection
 from typing import Any, Protocol
 
+import zmq
 from jupyter_client.jsonutil import json_default
 from jupyter_client.session import Session, new_id
 from tornado.httpclient import HTTPRequest
@@ -21,6 +22,8 @@ from tornado.websocket import WebSocketClientConnection, websocket_connect
 from .codec import is_agent_report
 
 MessageHandler = Callable[[str, dict[str, Any]], None]
+#: how long a socket waits for a message before re-reading its state (see ``_receive``)
+_RECHECK_SECONDS = 0.25
 #: The msg_ids whose iopub messages are of interest (a live view: it changes).
 ParentFilter = Collection[str]
 
@@ -72,7 +75,7 @@ class ZmqTransport:
         socket, session = channel.socket, self.session
         while True:
             try:
-                frames = await socket.recv_multipart()
+                frames = await self._receive(name, socket)
                 if name == "iopub" and is_agent_report(frames):
                     deliver("report", session.deserialize(session.feed_identities(frames)[1]))
                     continue
@@ -92,8 +95,27 @@ class ZmqTransport:
                 return
             deliver(name, msg)
 
+    async def _receive(self, name: str, socket: Any) -> list[Any]:
+        """The next message, re-reading the socket's state while none comes.
+
+        zmq's file descriptor signals edges, not levels: after a burst of sends
+        (a cascade's cells sent ahead) a reply's edge could be missed, and the
+        reply sat unread while the kernel idled. Reading ``EVENTS`` makes
+        pyzmq look again (``_future._AsyncSocket.get``).
+        """
+        received = socket.recv_multipart()
+        while True:
+            done, _ = await asyncio.wait({received}, timeout=_RECHECK_SECONDS)
+            if done:
+                return received.result()  # type: ignore[no-any-return]
+            if socket.get(zmq.EVENTS) & zmq.POLLIN:
+                self._log.debug("cascade: %s had a message unread; read it now", name)
+
     def send(self, channel: str, msg: dict[str, Any]) -> None:
-        getattr(self._client, f"{channel}_channel").send(msg)
+        sent = getattr(self._client, f"{channel}_channel")
+        sent.send(msg)
+        # the reply's edge may come while pyzmq handles this send: look again
+        asyncio.get_running_loop().call_soon(sent.socket.get, zmq.EVENTS)
 
     async def close(self) -> None:
         for task in self._tasks:

@@ -16,6 +16,9 @@ import pytest
 
 from server_ext.runner import KernelRunner
 
+from .collaboration import open_shared_notebook
+from .test_collaboration import text_of
+
 
 def _runner(server_app: Any, kernel_id: str) -> KernelRunner:
     return server_app.web_app.settings["cascade"].runners[kernel_id]  # type: ignore[no-any-return]
@@ -153,3 +156,34 @@ async def test_both_ways_show_the_same(
         sources[2]: "[0, 1, 2, 3, 40]\n",
         sources[3]: "total 46\n",
     }
+
+
+@pytest.mark.parametrize("rtc", [True])
+async def test_a_long_chain_streams_into_a_shared_document(
+    rtc: bool,
+    jp_fetch: Any,
+    jp_http_port: int,
+    jp_base_url: str,
+    jp_auth_header: dict[str, str],
+    make_notebook: Any,
+    open_session: Any,
+    cascade_api: Any,
+) -> None:
+    sources = ["v0 = 1"] + [f"v{i} = v{i - 1} + 1\nprint('v{i}', v{i})" for i in range(1, 20)]
+    ids = make_notebook("shared.ipynb", sources)
+    async with open_shared_notebook(
+        jp_fetch, jp_http_port, jp_base_url, jp_auth_header, "shared.ipynb"
+    ) as shared:
+        client = await open_session("shared.ipynb")
+        await client.run_cells(sources, ids)
+        await cascade_api.settled("shared.ipynb")
+        for repetition in range(3):
+            value = 10 * (repetition + 1)
+            await client.execute(f"v0 = {value}", ids[0])
+            await cascade_api.settled("shared.ipynb", timeout=30)
+            cells = await shared.wait_until(
+                lambda cells, value=value: text_of(cells[19]) == f"v19 {value + 19}\n"
+            )
+            assert [text_of(cell) for cell in cells[1:]] == [
+                f"v{i} {value + i}\n" for i in range(1, 20)
+            ]
