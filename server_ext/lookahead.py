@@ -24,6 +24,10 @@ from kernel_agent.core.planning import (
     plan_repairs,
 )
 
+#: planned ahead only up to this many records: the plan works on a copy of the
+#: graph (~2 ms at 1,000 records, ~30 ms at 10,000, which would hold the server)
+MAX_RECORDS = 2000
+
 
 @dataclass(frozen=True)
 class Step:
@@ -83,13 +87,16 @@ def plan_steps(
     The first group is what the one-at-a-time loop runs now, whatever each of
     its runs does; the rest is what it would run next if each run reads and
     writes what it did last time, and stops after a run that cannot be
-    foreseen. ``ahead`` 0, or a notebook where a cell reads IPython's output
-    history (whose names change with every run), plans the first group only.
+    foreseen. ``ahead`` 0, a notebook where a cell reads IPython's output
+    history (whose names change with every run), or a graph of more than
+    :data:`MAX_RECORDS` records plans the first group only.
     """
     by_id = {cell.id: cell for cell in cells}
     group = _group(graph, cells, position, done, predicted, direction, by_id)
     steps = list(group)
     if not steps or ahead <= 0 or any(s.expected is None for s in steps):
+        return steps
+    if len(graph.records) > MAX_RECORDS:
         return steps
     if _reads_history(graph):
         return steps

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from kernel_agent.core.graph import CellRecord, Graph, effects_signature
 from kernel_agent.core.planning import IN_ORDER, NotebookCell
 from kernel_agent.runtime.ahead import AheadGuard
+from server_ext import lookahead
 from server_ext.lookahead import plan_steps
 
 
@@ -37,6 +40,12 @@ def test_ahead_limits_the_cells_planned_past_the_first() -> None:
     graph, cells = _chain(20)
     assert _plan(graph, cells, 0) == ["c1"]
     assert _plan(graph, cells, 3) == ["c1", "c2", "c3", "c4"]
+
+
+def test_a_big_graph_plans_one_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    graph, cells = _chain(20)
+    monkeypatch.setattr(lookahead, "MAX_RECORDS", 19)
+    assert _plan(graph, cells, 32) == ["c1"]
 
 
 def test_a_reader_of_output_history_plans_one_step() -> None:
