@@ -64,6 +64,11 @@ class BenchServer(JupyterServer):
         for plugin, values in LAB_SETTINGS.items():
             _write(config / "lab" / "user-settings" / f"{plugin}.jupyterlab-settings", values)
         if self.cascade:
+            # CASCADE_BENCH_RUN_AHEAD=32: time c.Cascade.run_ahead (off by default)
+            ahead = os.environ.get("CASCADE_BENCH_RUN_AHEAD")
+            if ahead:
+                cascade = {"Cascade": {"run_ahead": int(ahead)}}
+                _write(config / "jupyter_server_config.json", cascade)
             return
         server: dict[str, Any] = {
             "jpserver_extensions": {"server_ext": False},
