@@ -37,8 +37,8 @@ class Cascade(LoggingConfigurable):
         min=0,
         config=True,
         help="How many cells a cascade sends past the one running, each run by the kernel "
-        "only if the runs before it went as planned (0: one cell at a time; off by default "
-        "until a lost reply seen once under load in CI is explained).",
+        "only if the runs before it went as planned (0: one cell at a time). Off by default "
+        "until the page sees the gain (bench/README item 56).",
     )
     agent_timeout = Float(
         10.0,
