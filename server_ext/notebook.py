@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import functools
+import logging
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +28,8 @@ from tornado import web
 from kernel_agent.core.planning import NotebookCell
 
 from .live_sources import SourceWatch
+
+log = logging.getLogger(__name__)
 
 
 class NotebookModel(Protocol):
@@ -71,6 +75,8 @@ class SharedDocument:
     watch: SourceWatch | None = None
     _written: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     _stamp: object | None = None
+    #: writes waiting for the loop's next turn (see :meth:`_write`)
+    _queued: list[Callable[[], None]] = field(default_factory=list)
 
     async def code_cells(self) -> list[NotebookCell]:
         return self.code_cells_now()
@@ -116,42 +122,93 @@ class SharedDocument:
         return None
 
     def start_run(self, cell_id: str) -> None:
-        ycell = self._ycell(cell_id)
-        if ycell is None:
-            return
-        with self.document.ydoc.transaction():
-            youtputs = ycell.get("outputs")
-            if isinstance(youtputs, Array):
-                youtputs.clear()  # in place: frontends keep a reference to this very array
-            else:
-                ycell["outputs"] = Array()
-            ycell["execution_count"] = None
-            ycell["execution_state"] = "running"
-        self._written[cell_id] = []
+        self._write(functools.partial(self._start, cell_id))
 
     def show_outputs(self, cell_id: str, outputs: list[dict[str, Any]]) -> None:
         """Bring the document's outputs to ``outputs`` with the smallest change."""
+        last = self._queued[-1] if self._queued else None
+        if isinstance(last, functools.partial) and (last.func, last.args[:1]) == (
+            self._show,
+            (cell_id,),
+        ):
+            self._queued.pop()  # only the newest outputs of a cell count
+        self._write(functools.partial(self._show, cell_id, list(outputs)))
+
+    def finish_run(
+        self, cell_id: str, code: str, outputs: list[dict[str, Any]], count: int | None
+    ) -> None:
+        self._write(functools.partial(self._finish, cell_id, list(outputs), count))
+
+    def mark_queued(self, cell_ids: list[str], queued: bool) -> None:
+        self._write(functools.partial(self._mark, list(cell_ids), queued))
+
+    def on_code_change(self, callback: Callable[[], None] | None) -> None:
+        if self.watch is not None:
+            self.watch.listener = callback
+
+    def _write(self, change: Callable[[], None]) -> None:
+        """Make ``change`` at the loop's next turn, with every change asked before it.
+
+        A cascade's starts, outputs and ends that come together (cells sent
+        ahead run back to back) then reach every tab, and the room's store, as
+        one update instead of one each: each update is a broadcast, and the
+        page's own kernel messages queue behind them.
+        """
+        if not self._queued:
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:  # no running loop: nothing would flush it later
+                self._queued.append(change)
+                self.flush()
+                return
+        self._queued.append(change)
+
+    def flush(self) -> None:
+        """Make the waiting changes now, in one transaction."""
+        queued, self._queued = self._queued, []
+        if not queued:
+            return
+        with self.document.ydoc.transaction():
+            for change in queued:
+                try:
+                    change()
+                except Exception:  # one cell's write must not lose the others'
+                    log.exception("cascade: writing into the shared document failed")
+
+    def _start(self, cell_id: str) -> None:
+        ycell = self._ycell(cell_id)
+        if ycell is None:
+            return
+        youtputs = ycell.get("outputs")
+        if isinstance(youtputs, Array):
+            youtputs.clear()  # in place: frontends keep a reference to this very array
+        else:
+            ycell["outputs"] = Array()
+        ycell["execution_count"] = None
+        ycell["execution_state"] = "running"
+        self._written[cell_id] = []
+
+    def _show(self, cell_id: str, outputs: list[dict[str, Any]]) -> None:
         ycell = self._ycell(cell_id)
         if ycell is None:
             return
         youtputs = ycell.get("outputs")
         written = self._written.setdefault(cell_id, [])
-        with self.document.ydoc.transaction():
-            if not isinstance(youtputs, Array):
-                youtputs = ycell["outputs"] = Array()
-                written.clear()
-            keep = 0
-            while keep < min(len(written), len(outputs)) and written[keep] == outputs[keep]:
-                keep += 1
-            if (
-                keep < len(written)
-                and keep < len(outputs)
-                and self._extend_stream(youtputs, keep, written[keep], outputs[keep])
-            ):
-                keep += 1
-            del youtputs[keep:]
-            for output in outputs[keep:]:
-                youtputs.append(_youtput(output))
+        if not isinstance(youtputs, Array):
+            youtputs = ycell["outputs"] = Array()
+            written.clear()
+        keep = 0
+        while keep < min(len(written), len(outputs)) and written[keep] == outputs[keep]:
+            keep += 1
+        if (
+            keep < len(written)
+            and keep < len(outputs)
+            and self._extend_stream(youtputs, keep, written[keep], outputs[keep])
+        ):
+            keep += 1
+        del youtputs[keep:]
+        for output in outputs[keep:]:
+            youtputs.append(_youtput(output))
         self._written[cell_id] = [dict(o) for o in outputs]
 
     @staticmethod
@@ -167,28 +224,19 @@ class SharedDocument:
         ytext += new["text"][len(old["text"]) :]
         return True
 
-    def finish_run(
-        self, cell_id: str, code: str, outputs: list[dict[str, Any]], count: int | None
-    ) -> None:
-        # one transaction, so one update to every tab (and the room's store), not two
-        with self.document.ydoc.transaction():
-            self.show_outputs(cell_id, outputs)
-            ycell = self._ycell(cell_id)
-            if ycell is not None:
-                ycell["execution_count"] = count
-                ycell["execution_state"] = "idle"
+    def _finish(self, cell_id: str, outputs: list[dict[str, Any]], count: int | None) -> None:
+        self._show(cell_id, outputs)
+        ycell = self._ycell(cell_id)
+        if ycell is not None:
+            ycell["execution_count"] = count
+            ycell["execution_state"] = "idle"
         self._written.pop(cell_id, None)
 
-    def on_code_change(self, callback: Callable[[], None] | None) -> None:
-        if self.watch is not None:
-            self.watch.listener = callback
-
-    def mark_queued(self, cell_ids: list[str], queued: bool) -> None:
-        with self.document.ydoc.transaction():
-            for cell_id in cell_ids:
-                ycell = self._ycell(cell_id)
-                if ycell is not None:
-                    ycell["execution_state"] = "running" if queued else "idle"
+    def _mark(self, cell_ids: list[str], queued: bool) -> None:
+        for cell_id in cell_ids:
+            ycell = self._ycell(cell_id)
+            if ycell is not None:
+                ycell["execution_state"] = "running" if queued else "idle"
 
 
 @dataclass

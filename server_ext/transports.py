@@ -104,12 +104,11 @@ class ZmqTransport:
         pyzmq look again (``_future._AsyncSocket.get``).
         """
         received = socket.recv_multipart()
-        while True:
-            done, _ = await asyncio.wait({received}, timeout=_RECHECK_SECONDS)
-            if done:
-                return received.result()  # type: ignore[no-any-return]
-            if socket.get(zmq.EVENTS) & zmq.POLLIN:
+        while not received.done():  # a message already queued is read without waiting
+            await asyncio.wait({received}, timeout=_RECHECK_SECONDS)
+            if not received.done() and socket.get(zmq.EVENTS) & zmq.POLLIN:
                 self._log.debug("cascade: %s had a message unread; read it now", name)
+        return received.result()  # type: ignore[no-any-return]
 
     def send(self, channel: str, msg: dict[str, Any]) -> None:
         sent = getattr(self._client, f"{channel}_channel")
