@@ -33,12 +33,12 @@ class Cascade(LoggingConfigurable):
         "garbage collections (gc.freeze), which otherwise hold the server 0.1-0.3 s.",
     )
     run_ahead = Int(
-        0,
+        32,
         min=0,
         config=True,
         help="How many cells a cascade sends past the one running, each run by the kernel "
-        "only if the runs before it went as planned (0: one cell at a time). Off by default "
-        "until the page sees the gain (bench/README item 56).",
+        "only if the runs before it went as planned (0: one cell at a time). Not used on a "
+        "kernel where an nbclassic page ran a cell (bench/README item 58).",
     )
     agent_timeout = Float(
         10.0,

@@ -20,11 +20,6 @@ from .collaboration import open_shared_notebook
 from .test_collaboration import text_of
 
 
-@pytest.fixture
-def cascade_config() -> dict[str, Any]:
-    return {"run_ahead": 32}
-
-
 def _runner(server_app: Any, kernel_id: str) -> KernelRunner:
     return server_app.web_app.settings["cascade"].runners[kernel_id]  # type: ignore[no-any-return]
 
