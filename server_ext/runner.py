@@ -807,11 +807,7 @@ class KernelRunner:
                 succeeded = succeeded and bool(ran)
                 continue
             ran.append(step)
-            self._writing.append(
-                asyncio.ensure_future(
-                    self._write_outputs(model, step.cell, collector, reply, run.outputs_done)
-                )
-            )
+            self._write_later(model, step.cell, collector, reply, run.outputs_done)
             if reply.get("status") != "ok":
                 succeeded = False
             else:
@@ -878,17 +874,27 @@ class KernelRunner:
             self.state.running = None
             raise
         reply = message.get("content") or {}
-        self._writing.append(
-            asyncio.ensure_future(
-                self._write_outputs(model, cell, collector, reply, run.outputs_done)
-            )
-        )
+        self._write_later(model, cell, collector, reply, run.outputs_done)
         if reply.get("status") == "ok":
             carried = CarriedReport.of(reply, message.get("metadata"))
             self.state.apply_report(agent_link.read_report(carried))
             return True
         await self._refresh()
         return False
+
+    def _write_later(
+        self,
+        model: NotebookModel,
+        cell: NotebookCell,
+        collector: OutputCollector,
+        reply: dict[str, Any],
+        outputs_done: Awaitable[None],
+    ) -> None:
+        """Write a cell's last outputs once they all came, in a task the cascade
+        awaits before it ends (:meth:`_written`)."""
+        self._writing.append(
+            asyncio.ensure_future(self._write_outputs(model, cell, collector, reply, outputs_done))
+        )
 
     async def _write_outputs(
         self,

@@ -101,9 +101,12 @@ class ZmqTransport:
         zmq's file descriptor signals edges, not levels: after a burst of sends
         (a cascade's cells sent ahead) a reply's edge could be missed, and the
         reply sat unread while the kernel idled. Reading ``EVENTS`` makes
-        pyzmq look again (``_future._AsyncSocket.get``).
+        pyzmq look again (``_future._AsyncSocket.get``). Only the sockets we
+        send on (shell, control) need it; iopub waits without waking.
         """
         received = socket.recv_multipart()
+        if name == "iopub":  # we never send on it: no send can take its edge
+            return await received  # type: ignore[no-any-return]
         while not received.done():  # a message already queued is read without waiting
             await asyncio.wait({received}, timeout=_RECHECK_SECONDS)
             if not received.done() and socket.get(zmq.EVENTS) & zmq.POLLIN:
