@@ -37,8 +37,7 @@ class Cascade(LoggingConfigurable):
         min=0,
         config=True,
         help="How many cells a cascade sends past the one running, each run by the kernel "
-        "only if the runs before it went as planned (0: one cell at a time). Not used on a "
-        "kernel where an nbclassic page ran a cell (bench/README item 58).",
+        "only if the runs before it went as planned (0: one cell at a time).",
     )
     agent_timeout = Float(
         10.0,

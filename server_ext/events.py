@@ -37,6 +37,11 @@ from .service import CascadeService
 #: a look is a stat and a tuple comparison, ~50 µs): half of it is, on average, how
 #: long a change waits to be pushed (40 ms until session 14)
 TICK = 0.02
+#: seconds to the next look after a message sent while a cascade runs: its progress moves
+#: with every cell, and a message per tick cost the server (a graph body each) and the
+#: pages (a parse and marks each) CPU the cascade itself needs; pages hold a cascade's
+#: outputs about as long (the nbextension's HOLD_MS), so nobody sees the difference
+BUSY_TICK = 0.06
 _IDLE: dict[str, object] = {"trigger": None, "running": None, "queued": [], "done": 0, "total": 0}
 
 
@@ -49,6 +54,8 @@ class NotebookFeed:
         self._kernel: tuple[int, str | None] | None = None
         self._version: tuple[Any, ...] | None = None
         self._sent: str | None = None
+        #: whether the last message sent showed a cascade running
+        self.sent_busy = False
 
     async def next_message(self) -> str | None:
         """The message to send now, or None when nothing changed since the last one."""
@@ -74,6 +81,7 @@ class NotebookFeed:
         cells = await model.code_cells()
         body = graph_body(self.path, kernel_id, runner, cells)
         message = {"type": "graph", "graph": body, "progress": runner.state.progress()}
+        self.sent_busy = bool(body["busy"])
         # the read may have moved the stamp (a first read of the file): keep the new one
         stamp = _code_stamp(self.service, model, runner)
         return self._changed(_runner_version(kernel_id, runner) + (stamp,), lambda: message)
@@ -168,10 +176,12 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: 
     async def _feed(self, feed: NotebookFeed) -> None:
         last_error = ""
         while True:
+            pause = TICK
             try:
                 message = await feed.next_message()
                 if message is not None:
                     await self.write_message(message)
+                    pause = BUSY_TICK if feed.sent_busy else TICK
                 last_error = ""
             except WebSocketClosedError:
                 return
@@ -179,7 +189,7 @@ class EventsHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):  # type: 
                 if repr(error) != last_error:  # once per distinct error, not every tick
                     last_error = repr(error)
                     self.log.warning("cascade: events for %s: %s", feed.path, error)
-            await asyncio.sleep(TICK)
+            await asyncio.sleep(pause)
 
     def on_message(self, message: str | bytes) -> None:
         """Clients send nothing; anything they send is ignored."""

@@ -46,6 +46,10 @@ from .persistence import persisted_effects
 from .predict import Predictions, PredictionsPending, predict_effects
 from .state import BrowserRequest, KernelState
 
+#: a batch of cells sent ahead yields to the event loop after its first request and
+#: then after every this many (see :meth:`KernelRunner._run_steps`)
+SENDS_PER_TURN = 4
+
 
 class Notebooks(Protocol):
     """How a runner finds its kernel's notebook (the service implements it)."""
@@ -132,7 +136,6 @@ class KernelRunner:
         #: the batch of cascaded runs sent ahead that the kernel is working through
         self._batch: str | None = None
         #: an nbclassic page ran a cell here: nothing is sent ahead (see :attr:`_ahead`)
-        self._classic_page_seen = False
         self._predictions = Predictions()
         self._moved_widgets = Debouncer(lambda ids: self._spawn(self._after_widget_moves(ids)))
         # The kernel's own restarter (a crashed kernel) emits no REST event.
@@ -237,7 +240,6 @@ class KernelRunner:
         ``legacy``: sent by nbclassic, which gives no cellId (we match the code).
         """
         cell_id = metadata.get("cellId")
-        self._classic_page_seen = self._classic_page_seen or legacy
         self.cancel_ahead()  # the browser's run goes next, as between two cascaded runs
         self.state.inflight[msg_id] = BrowserRequest(
             cell_id=str(cell_id) if cell_id else None,
@@ -721,15 +723,8 @@ class KernelRunner:
 
     @property
     def _ahead(self) -> int:
-        """How many cells a cascade may send past the running one (0: none).
-
-        None once an nbclassic page ran a cell on this kernel: its nbextension
-        follows cascaded runs on iopub, and once showed a stale output with
-        cells sent ahead (bench/README item 58), not yet understood.
-        """
-        if self._classic_page_seen or not self.state.runs_ahead:
-            return 0
-        return self.config.run_ahead
+        """How many cells a cascade may send past the running one (0: none)."""
+        return self.config.run_ahead if self.state.runs_ahead else 0
 
     def cancel_ahead(self) -> None:
         """Have the kernel abort the cascaded runs sent ahead it has not started."""
@@ -779,6 +774,11 @@ class KernelRunner:
                 since = self.state.clock + i  # the runs before it add one record each
                 query = agent_link.report_request(since, self.state.reports_in_metadata)
                 sent.append((step, *self._send_cell(model, step.cell, trigger, query, ahead)))
+                if i % SENDS_PER_TURN == 0:
+                    # the kernel starts at the first: let its outputs go on to the pages
+                    # now rather than after the whole batch (a cancel meanwhile is kept
+                    # by the kernel, which aborts the batch's later requests too)
+                    await asyncio.sleep(0)
             return await self._batch_replies(model, sent)
         except BaseException:
             self.state.running = None

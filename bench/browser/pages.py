@@ -307,10 +307,26 @@ class NotebookPage:
         return self._result()
 
     def _result(self) -> dict[str, float]:
-        result: dict[str, float] = self.js("() => window.__bench.result()")
+        try:
+            result: dict[str, float] = self.js("() => window.__bench.result()")
+        except Exception as error:  # what the page and the server showed, for the report
+            raise RuntimeError(f"{error}; {self._evidence()}") from error
         if result["t0"] is None:
             raise RuntimeError("the page saw no Shift+Enter keydown")
         return result
+
+    def _evidence(self) -> str:
+        """Every cell's output text on the page and, on the cascade server, its state."""
+        shown = self.js(
+            "() => { const B = window.__bench;"
+            " return Array.from({length: B.count()}, (_, i) => B.outputText(i)); }"
+        )
+        text = f"{self.server.name} {self.frontend} {self.path}: page {shown}"
+        if self.server.cascade:
+            graph = self.server.graph(self.path)
+            states = [(c["index"], c["state"], c.get("execution_count")) for c in graph["cells"]]
+            text += f"; server busy={graph['busy']} {states}"
+        return text
 
     def settle(self, expected: dict[int, str], gap: float = 0.3) -> None:
         """Wait until the cells show ``expected``, the kernel is idle and no cascade runs.

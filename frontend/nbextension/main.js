@@ -31,6 +31,7 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
   var RECONNECT_MS = 1000;
   var RUN_CLOSE_WAIT_MS = 1500;
   var FOLLOW_MS = 4000;
+  var HOLD_MS = 50;
 
   var S = {
     socket: null,
@@ -39,6 +40,11 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
     progress: {trigger: null, running: null, queued: [], done: 0, total: 0},
     // parent msg_id -> {cell, count} for foreign runs shown in this page
     runs: {},
+    // foreign messages not shown yet, as functions that show them (see onForeign), their
+    // runs' parent msg_ids, and the timer that shows them
+    held: [],
+    heldParents: {},
+    holdTimer: null,
     // server cell id -> prompt number shown before the cell was queued
     starred: {},
     // server cell ids whose foreign run finished during the current cascade
@@ -76,12 +82,30 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
     return utils.url_path_join(baseUrl(), 'api/cascade', route);
   }
 
+  // The page's cells in order. nbclassic's get_cells() runs a jQuery `.not('.cell .cell')`
+  // over every cell node, a cost paid on each message of a cascade; nbclassic inserts its
+  // cells as the container's own children, read here directly.
+  function pageCells() {
+    var nb = notebook();
+    var container = nb.container && nb.container[0];
+    if (!container) {
+      return nb.get_cells();
+    }
+    var cells = [];
+    var children = container.children;
+    for (var i = 0; i < children.length; i++) {
+      var cell = children[i].classList.contains('cell') ? $.data(children[i], 'cell') : null;
+      if (cell) {
+        cells.push(cell);
+      }
+    }
+    return cells.length ? cells : nb.get_cells();
+  }
+
   function codeCells() {
-    return notebook()
-      .get_cells()
-      .filter(function (cell) {
-        return cell.cell_type === 'code';
-      });
+    return pageCells().filter(function (cell) {
+      return cell.cell_type === 'code';
+    });
   }
 
   // Server cell id <-> page cell. nbformat 4.5 cells carry ids (nbclassic keeps them);
@@ -114,11 +138,9 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
 
   function pageSources() {
     return JSON.stringify(
-      notebook()
-        .get_cells()
-        .map(function (cell) {
-          return [cell.cell_type, cell.get_text()];
-        })
+      pageCells().map(function (cell) {
+        return [cell.cell_type, cell.get_text()];
+      })
     );
   }
 
@@ -191,6 +213,9 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
         S.cascade.trigger = S.progress.trigger;
       }
     }
+    if (!busy() && S.held.length) {
+      showHeld(); // the cascade is over: nothing follows what is held
+    }
     render();
     scheduleSelection();
     if (wasBusy && !busy()) {
@@ -213,15 +238,24 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
 
   // -- marks ----------------------------------------------------------------------------------
 
+  // Marks follow the next frame; while a cascade runs they go with the held runs (onForeign).
   function render() {
     if (S.renderQueued) {
       return;
     }
     S.renderQueued = true;
-    window.requestAnimationFrame(function () {
+    if (busy()) {
+      holdABit();
+    } else {
+      window.requestAnimationFrame(renderQueued);
+    }
+  }
+
+  function renderQueued() {
+    if (S.renderQueued) {
       S.renderQueued = false;
       renderNow();
-    });
+    }
   }
 
   function renderNow() {
@@ -286,6 +320,9 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
   }
 
   function updateSelection() {
+    if (busy()) {
+      return; // asked again when the cascade's last push comes (onGraph)
+    }
     var cell = notebook().get_selected_cell();
     var map = cellMap();
     var g = cell && map.toServer.get(cell);
@@ -358,12 +395,68 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
     return null; // equal sources and nothing to tell them apart: show nothing rather than guess
   }
 
+  // A cascade's runs come faster than the page can lay out and paint them one at a time, and
+  // each frame the page paints takes the CPU from the kernel and the server that run the
+  // cascade. So the messages of a run that more cascaded cells follow are held up to HOLD_MS
+  // and shown together; those of the cascade's last cell, or of a run the page cannot place
+  // in the cascade, show at once (held ones first: the order never changes).
   function onForeign(msg) {
     var type = msg.header && msg.header.msg_type;
     var parent = msg.parent_header && msg.parent_header.msg_id;
     if (!type || !parent) {
       return;
     }
+    hold(msg, function () {
+      showForeign(msg);
+    });
+  }
+
+  function hold(msg, show) {
+    S.held.push(show);
+    S.heldParents[msg.parent_header.msg_id] = true;
+    if (showsAtOnce(msg)) {
+      showHeld();
+    } else {
+      holdABit();
+    }
+  }
+
+  function holdABit() {
+    if (S.holdTimer === null) {
+      S.holdTimer = setTimeout(showHeld, HOLD_MS);
+    }
+  }
+
+  function showsAtOnce(msg) {
+    var id = msg.parent_header.cascade_cell_id;
+    var p = S.progress || {};
+    var order = [p.running].concat(p.queued || []).filter(Boolean);
+    var at = id ? order.indexOf(id) : -1;
+    return at < 0 || at === order.length - 1;
+  }
+
+  function showHeld() {
+    clearTimeout(S.holdTimer);
+    S.holdTimer = null;
+    var held = S.held;
+    S.held = [];
+    S.heldParents = {};
+    held.forEach(function (show) {
+      show();
+    });
+    renderQueued();
+  }
+
+  function dropHeld() {
+    clearTimeout(S.holdTimer);
+    S.holdTimer = null;
+    S.held = [];
+    S.heldParents = {};
+  }
+
+  function showForeign(msg) {
+    var type = msg.header.msg_type;
+    var parent = msg.parent_header.msg_id;
     if (type === 'execute_input') {
       var code = msg.content.code;
       var cell = cellForRun(msg.parent_header.cascade_cell_id, code) || cellForCode(code);
@@ -381,10 +474,21 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
         finishRun(parent);
       }
     } else if (type === 'clear_output') {
+      run.cleared = true; // the run's own clear takes the old outputs with it
       run.cell.output_area.handle_clear_output(msg);
     } else if (OUTPUT_TYPES.indexOf(type) >= 0) {
+      clearOldOutputs(run);
       run.cell.output_area.handle_output(msg);
       notebook().set_dirty(true);
+    }
+  }
+
+  // A run's old outputs go when its first new one comes (or at its end): cleared at its start,
+  // the cell would shrink and grow back, and every cell below move twice, once per cascaded cell.
+  function clearOldOutputs(run) {
+    if (!run.cleared) {
+      run.cleared = true;
+      run.cell.output_area.clear_output(false, true);
     }
   }
 
@@ -395,15 +499,17 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
     if (g) {
       delete S.starred[g.id];
     }
-    S.runs[parent] = {cell: cell, count: count, id: g ? g.id : null};
-    cell.output_area.clear_output(false, true);
-    cell.set_input_prompt('*');
+    S.runs[parent] = {cell: cell, count: count, id: g ? g.id : null, cleared: false};
+    if (cell.input_prompt_number !== '*') {
+      cell.set_input_prompt('*'); // a queued cell shows it already
+    }
     cell.element.addClass('running');
   }
 
   function finishRun(parent) {
     var run = S.runs[parent];
     delete S.runs[parent];
+    clearOldOutputs(run);
     if (run.id) {
       S.handled[run.id] = true;
     }
@@ -416,7 +522,7 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
   }
 
   function openRuns() {
-    return Object.keys(S.runs).length > 0;
+    return Object.keys(S.runs).length > 0 || S.held.length > 0;
   }
 
   // nbclassic sends no cellId (Lab does): the server would have to guess the cell from its code,
@@ -453,15 +559,24 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
       }
       return send.call(this, msgType, content, callbacks, metadata, buffers);
     };
-    // nbclassic drops clear_output and status of requests it did not send: see them too
+    // nbclassic drops clear_output and status of requests it did not send: see them too.
+    // A cascaded run's status is held with its outputs, nbclassic's own handling included:
+    // each one flips the kernel indicator and the favicon, a frame to paint per message.
     ['clear_output', 'status'].forEach(function (type) {
-      var original = kernel.get_iopub_handler(type);
+      var original = kernel.get_iopub_handler(type) || function () {};
       kernel.register_iopub_handler(type, function (msg) {
-        if (original) {
-          original(msg);
-        }
         var parent = msg.parent_header && msg.parent_header.msg_id;
-        if (parent && S.runs[parent]) {
+        if (parent && msg.parent_header.cascade_cell_id) {
+          hold(msg, function () {
+            original(msg);
+            if (S.runs[parent]) {
+              showForeign(msg);
+            }
+          });
+          return;
+        }
+        original(msg);
+        if (parent && (S.runs[parent] || S.heldParents[parent])) {
           onForeign(msg);
         }
       });
@@ -674,9 +789,11 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
     events.on('kernel_created.Session', function (event, data) {
       hookKernel(data && data.kernel);
       S.runs = {};
+      dropHeld();
     });
     events.on('kernel_restarting.Kernel', function () {
       S.runs = {};
+      dropHeld();
     });
     events.on('received_unsolicited_message.Kernel', function (event, msg) {
       onForeign(msg);
