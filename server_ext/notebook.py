@@ -17,7 +17,7 @@ import functools
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,6 +30,10 @@ from kernel_agent.core.planning import NotebookCell
 from .live_sources import SourceWatch
 
 log = logging.getLogger(__name__)
+
+#: how long a write into a live document may wait for others while cells sent ahead
+#: run (:meth:`SharedDocument.hold_writes`); the nbclassic page holds as long
+HOLD_SECONDS = 0.05
 
 
 class NotebookModel(Protocol):
@@ -57,6 +61,10 @@ class NotebookModel(Protocol):
         """Call ``callback`` when a user changes code while it is set (None unsets):
         cells sent ahead must not run an old source (``KernelRunner.cancel_ahead``)."""
 
+    def hold_writes(self, at_once: Collection[str] | None) -> None:
+        """While cells sent ahead run (``at_once``: the batch's last cell), writes may
+        wait a little to go out together; None: every write at once again."""
+
 
 def _youtput(output: dict[str, Any]) -> Map:
     value = dict(output)
@@ -77,6 +85,10 @@ class SharedDocument:
     _stamp: object | None = None
     #: writes waiting for the loop's next turn (see :meth:`_write`)
     _queued: list[Callable[[], None]] = field(default_factory=list)
+    #: the flush asked for, soon or in :data:`HOLD_SECONDS` (see :meth:`hold_writes`)
+    _flush: asyncio.Handle | None = None
+    #: while a batch of cells sent ahead runs: the cells whose writes go at once
+    _at_once: frozenset[str] | None = None
 
     async def code_cells(self) -> list[NotebookCell]:
         return self.code_cells_now()
@@ -122,7 +134,7 @@ class SharedDocument:
         return None
 
     def start_run(self, cell_id: str) -> None:
-        self._write(functools.partial(self._start, cell_id))
+        self._write(functools.partial(self._start, cell_id), cell_id)
 
     def show_outputs(self, cell_id: str, outputs: list[dict[str, Any]]) -> None:
         """Bring the document's outputs to ``outputs`` with the smallest change."""
@@ -132,12 +144,12 @@ class SharedDocument:
             (cell_id,),
         ):
             self._queued.pop()  # only the newest outputs of a cell count
-        self._write(functools.partial(self._show, cell_id, list(outputs)))
+        self._write(functools.partial(self._show, cell_id, list(outputs)), cell_id)
 
     def finish_run(
         self, cell_id: str, code: str, outputs: list[dict[str, Any]], count: int | None
     ) -> None:
-        self._write(functools.partial(self._finish, cell_id, list(outputs), count))
+        self._write(functools.partial(self._finish, cell_id, list(outputs), count), cell_id)
 
     def mark_queued(self, cell_ids: list[str], queued: bool) -> None:
         self._write(functools.partial(self._mark, list(cell_ids), queued))
@@ -146,7 +158,17 @@ class SharedDocument:
         if self.watch is not None:
             self.watch.listener = callback
 
-    def _write(self, change: Callable[[], None]) -> None:
+    def hold_writes(self, at_once: Collection[str] | None) -> None:
+        """Cells sent ahead finish every few ms, and each write is an update that
+        every tab lays out and paints and the room stores: while they run, writes
+        wait up to :data:`HOLD_SECONDS` and go out together, except those of the
+        cells ``at_once`` (the batch's last: what the user waits for), which take
+        every waiting write with them. None: back to the loop's next turn."""
+        self._at_once = None if at_once is None else frozenset(at_once)
+        if at_once is None and self._queued:
+            self._flush_soon()
+
+    def _write(self, change: Callable[[], None], cell_id: str | None = None) -> None:
         """Make ``change`` at the loop's next turn, with every change asked before it.
 
         A cascade's starts, outputs and ends that come together (cells sent
@@ -154,17 +176,28 @@ class SharedDocument:
         one update instead of one each: each update is a broadcast, and the
         page's own kernel messages queue behind them.
         """
-        if not self._queued:
-            try:
-                asyncio.get_running_loop().call_soon(self.flush)
-            except RuntimeError:  # no running loop: nothing would flush it later
-                self._queued.append(change)
-                self.flush()
-                return
         self._queued.append(change)
+        held = self._at_once is not None and cell_id not in self._at_once
+        try:
+            if not held:
+                self._flush_soon()
+            elif self._flush is None:
+                self._flush = asyncio.get_running_loop().call_later(HOLD_SECONDS, self.flush)
+        except RuntimeError:  # no running loop: nothing would flush it later
+            self.flush()
+
+    def _flush_soon(self) -> None:
+        if isinstance(self._flush, asyncio.TimerHandle):
+            self._flush.cancel()
+        elif self._flush is not None:
+            return  # asked for the next turn already
+        self._flush = asyncio.get_running_loop().call_soon(self.flush)
 
     def flush(self) -> None:
         """Make the waiting changes now, in one transaction."""
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
         queued, self._queued = self._queued, []
         if not queued:
             return
@@ -539,6 +572,9 @@ class SavedFile:
 
     def on_code_change(self, callback: Callable[[], None] | None) -> None:
         return None  # the saved file: what a cascade runs changes only on save
+
+    def hold_writes(self, at_once: Collection[str] | None) -> None:
+        return None  # nothing is shown from here: pages follow the kernel's messages
 
 
 def match_cell(

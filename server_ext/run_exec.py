@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,6 +182,9 @@ class RecordingModel:
 
     def on_code_change(self, callback: Callable[[], None] | None) -> None:
         self.model.on_code_change(callback)
+
+    def hold_writes(self, at_once: Collection[str] | None) -> None:
+        self.model.hold_writes(at_once)
 
     def mark_queued(self, cell_ids: list[str], queued: bool) -> None:
         if queued:

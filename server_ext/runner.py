@@ -764,6 +764,7 @@ class KernelRunner:
         batch = self._batch = uuid.uuid4().hex
         sent: list[tuple[Step, Sent, OutputCollector]] = []
         model.on_code_change(self.cancel_ahead)  # an edit: the edited source runs, planned anew
+        model.hold_writes({steps[-1].cell.id})  # shown together; the last one at once
         try:
             for i, step in enumerate(steps):
                 before = steps[i - 1] if i else None
@@ -788,6 +789,7 @@ class KernelRunner:
             raise
         finally:
             model.on_code_change(None)
+            model.hold_writes(None)
             if self._batch == batch:
                 self._batch = None
 

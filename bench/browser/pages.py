@@ -323,7 +323,10 @@ class NotebookPage:
         )
         text = f"{self.server.name} {self.frontend} {self.path}: page {shown}"
         if self.server.cascade:
-            graph = self.server.graph(self.path)
+            try:
+                graph = self.server.graph(self.path)
+            except Exception as error:  # the evidence must not hide the failure
+                return f"{text}; server graph: {error}"
             states = [(c["index"], c["state"], c.get("execution_count")) for c in graph["cells"]]
             text += f"; server busy={graph['busy']} {states}"
         return text
