@@ -12,15 +12,19 @@ Two places, chosen per notebook when a cascade starts:
 from __future__ import annotations
 
 import asyncio
+import datetime
 import difflib
 import functools
+import json
 import logging
 import os
 import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any, Protocol
 
+import nbformat
 from jupyter_core.utils import ensure_async
 from pycrdt import Array, Map, Text
 from tornado import web
@@ -487,8 +491,15 @@ class SavedCells:
         jupyter_server's atomic writing rewrites the file in place (its backup copy
         is what makes it atomic), so a read during a save can find it empty or cut
         short: with pages that save themselves after a cascade (the nbclassic
-        nbextension) the graph's readers meet that often.
+        nbextension) the graph's readers meet that often. A file on disk is read
+        here, not through the contents manager: a read of the manager's that
+        meets a half-written file moves the file aside and puts the backup back,
+        and when the save has just removed that backup the notebook is gone
+        (seen in the bench: a page saving after each cascade, our reader between).
         """
+        os_path = self._os_path(path)
+        if os_path is not None:
+            return await self._read_file(path, os_path, attempts)
         for attempt in range(attempts):
             try:
                 return await ensure_async(
@@ -498,6 +509,24 @@ class SavedCells:
                 if error.status_code != 400 or attempt == attempts - 1:
                     raise
                 await asyncio.sleep(0.025)
+        raise AssertionError("unreachable")
+
+    async def _read_file(self, path: str, os_path: str, attempts: int) -> dict[str, Any]:
+        """The model of a notebook on disk, read without ever changing the file."""
+        for attempt in range(attempts):
+            try:
+                content, modified = await asyncio.to_thread(_load_notebook, os_path)
+            except FileNotFoundError as error:
+                raise web.HTTPError(HTTPStatus.NOT_FOUND, f"no notebook {path!r}") from error
+            except Exception as error:  # half written by a save: read it again soon
+                if attempt == attempts - 1:
+                    raise web.HTTPError(
+                        HTTPStatus.BAD_REQUEST, f"unreadable notebook {path!r}: {error}"
+                    ) from error
+                await asyncio.sleep(0.025)
+                continue
+            when = datetime.datetime.fromtimestamp(modified, tz=datetime.timezone.utc)
+            return {"content": content, "last_modified": when}
         raise AssertionError("unreachable")
 
     def last_read(self, path: str) -> _Snapshot | None:
@@ -575,6 +604,17 @@ class SavedFile:
 
     def hold_writes(self, at_once: Collection[str] | None) -> None:
         return None  # nothing is shown from here: pages follow the kernel's messages
+
+
+def _load_notebook(os_path: str) -> tuple[Any, float]:
+    """A notebook file as nbformat 4 (older ones converted) and its mtime; off the loop."""
+    with open(os_path, encoding="utf-8") as file:
+        text = file.read()
+    modified = os.stat(os_path).st_mtime
+    content = json.loads(text)
+    if content.get("nbformat", 0) < 4:
+        content = nbformat.reads(text, as_version=4)
+    return content, modified
 
 
 def match_cell(

@@ -45,6 +45,10 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
     held: [],
     heldParents: {},
     holdTimer: null,
+    showing: false,
+    // a save queued behind the one in flight, and whether it saves (else it follows)
+    saveWaiting: false,
+    wantSave: false,
     // server cell id -> prompt number shown before the cell was queued
     starred: {},
     // server cell ids whose foreign run finished during the current cascade
@@ -441,10 +445,18 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
     var held = S.held;
     S.held = [];
     S.heldParents = {};
-    held.forEach(function (show) {
-      show();
-    });
+    S.showing = true; // the runs shown one by one are one cascade, ended once (below)
+    try {
+      held.forEach(function (show) {
+        show();
+      });
+    } finally {
+      S.showing = false;
+    }
     renderQueued();
+    if (S.cascade && !busy() && !openRuns()) {
+      cascadeEnded();
+    }
   }
 
   function dropHeld() {
@@ -522,7 +534,7 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
   }
 
   function openRuns() {
-    return Object.keys(S.runs).length > 0 || S.held.length > 0;
+    return Object.keys(S.runs).length > 0 || S.held.length > 0 || S.showing;
   }
 
   // nbclassic sends no cellId (Lab does): the server would have to guess the cell from its code,
@@ -606,15 +618,24 @@ define(['jquery', 'base/js/namespace', 'base/js/events', 'base/js/utils', 'requi
     if (!cascade || !cascade.applied) {
       return;
     }
-    var saver = isSaver(cascade);
     // One save at a time: a resolve ends in steps, and a second save sent while the first
-    // is in flight finds the file newer than the page and asks "Notebook changed".
+    // is in flight finds the file newer than the page and asks "Notebook changed". And one
+    // waiting at most: runs that come after the push said the cascade was over end a
+    // "cascade" each, and a save per run, back to back, is what the server then reads.
+    S.wantSave = S.wantSave || isSaver(cascade);
+    if (S.saveWaiting) {
+      return; // the waiting one saves the page as it then stands
+    }
+    S.saveWaiting = true;
     S.saving = (S.saving || Promise.resolve())
       .then(function () {
         return whenRunsClosed(RUN_CLOSE_WAIT_MS);
       })
       .then(function () {
-        return saver ? safeSave() : follow(Date.now() + FOLLOW_MS);
+        var save = S.wantSave;
+        S.wantSave = false;
+        S.saveWaiting = false;
+        return save ? safeSave() : follow(Date.now() + FOLLOW_MS);
       })
       .catch(function (error) {
         console.warn('jupyter-cascade: after a cascade', error);

@@ -79,3 +79,30 @@ def test_a_save_that_never_ends_holds_reads_for_a_while_only() -> None:
     saved.SAVE_WAIT = 0.05
     saved.save_started("n.ipynb")
     asyncio.run(saved.read("n.ipynb"))
+
+
+def test_a_half_written_file_on_disk_is_read_again_never_moved(tmp_path: Any) -> None:
+    """jupyter_server's own read takes a half-written notebook for a corrupt one: it moves
+    the file aside and puts the save's backup back, and when the save has just removed
+    that backup, the notebook is gone (seen in the bench). Files are read directly."""
+    import nbformat
+    from jupyter_server.services.contents.filemanager import AsyncFileContentsManager
+
+    manager = AsyncFileContentsManager(root_dir=str(tmp_path))
+    cell = nbformat.v4.new_code_cell("x = 1")
+    cell.id = "a"
+    text = nbformat.writes(nbformat.v4.new_notebook(cells=[cell]))
+    (tmp_path / ".~n.ipynb").write_text(text)  # the save's backup copy
+    (tmp_path / "n.ipynb").write_text(text[: len(text) // 2])  # half written
+
+    async def scenario() -> Any:
+        reading = asyncio.ensure_future(SavedCells(manager).read("n.ipynb"))
+        await asyncio.sleep(0.08)
+        (tmp_path / "n.ipynb").write_text(text)  # the save ends
+        (tmp_path / ".~n.ipynb").unlink()
+        return await reading
+
+    snapshot = asyncio.run(scenario())
+    assert snapshot.saved_cells()[0][0].source == "x = 1"
+    assert (tmp_path / "n.ipynb").read_text() == text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["n.ipynb"]
