@@ -498,36 +498,33 @@ class SavedCells:
         (seen in the bench: a page saving after each cascade, our reader between).
         """
         os_path = self._os_path(path)
-        if os_path is not None:
-            return await self._read_file(path, os_path, attempts)
         for attempt in range(attempts):
             try:
+                if os_path is not None:
+                    return await self._read_file(path, os_path)
                 return await ensure_async(
                     self.contents_manager.get(path, content=True, type="notebook")
                 )
             except web.HTTPError as error:
-                if error.status_code != 400 or attempt == attempts - 1:
+                if error.status_code != HTTPStatus.BAD_REQUEST or attempt == attempts - 1:
                     raise
                 await asyncio.sleep(0.025)
         raise AssertionError("unreachable")
 
-    async def _read_file(self, path: str, os_path: str, attempts: int) -> dict[str, Any]:
-        """The model of a notebook on disk, read without ever changing the file."""
-        for attempt in range(attempts):
-            try:
-                content, modified = await asyncio.to_thread(_load_notebook, os_path)
-            except FileNotFoundError as error:
-                raise web.HTTPError(HTTPStatus.NOT_FOUND, f"no notebook {path!r}") from error
-            except Exception as error:  # half written by a save: read it again soon
-                if attempt == attempts - 1:
-                    raise web.HTTPError(
-                        HTTPStatus.BAD_REQUEST, f"unreadable notebook {path!r}: {error}"
-                    ) from error
-                await asyncio.sleep(0.025)
-                continue
-            when = datetime.datetime.fromtimestamp(modified, tz=datetime.timezone.utc)
-            return {"content": content, "last_modified": when}
-        raise AssertionError("unreachable")
+    @staticmethod
+    async def _read_file(path: str, os_path: str) -> dict[str, Any]:
+        """The model of a notebook on disk, read without ever changing the file;
+        400 while a save has it half written, as the contents manager's read."""
+        try:
+            content, modified = await asyncio.to_thread(_load_notebook, os_path)
+        except FileNotFoundError as error:
+            raise web.HTTPError(HTTPStatus.NOT_FOUND, f"no notebook {path!r}") from error
+        except Exception as error:
+            raise web.HTTPError(
+                HTTPStatus.BAD_REQUEST, f"unreadable notebook {path!r}: {error}"
+            ) from error
+        when = datetime.datetime.fromtimestamp(modified, tz=datetime.timezone.utc)
+        return {"content": content, "last_modified": when}
 
     def last_read(self, path: str) -> _Snapshot | None:
         """The snapshot of ``path``'s last read, whether or not the file changed since."""

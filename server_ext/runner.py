@@ -135,7 +135,6 @@ class KernelRunner:
         self._first_need: _FirstNeed | None = None
         #: the batch of cascaded runs sent ahead that the kernel is working through
         self._batch: str | None = None
-        #: an nbclassic page ran a cell here: nothing is sent ahead (see :attr:`_ahead`)
         self._predictions = Predictions()
         self._moved_widgets = Debouncer(lambda ids: self._spawn(self._after_widget_moves(ids)))
         # The kernel's own restarter (a crashed kernel) emits no REST event.
@@ -894,23 +893,15 @@ class KernelRunner:
     ) -> None:
         """Write a cell's last outputs once they all came, in a task the cascade
         awaits before it ends (:meth:`_written`)."""
-        self._writing.append(
-            asyncio.ensure_future(self._write_outputs(model, cell, collector, reply, outputs_done))
-        )
 
-    async def _write_outputs(
-        self,
-        model: NotebookModel,
-        cell: NotebookCell,
-        collector: OutputCollector,
-        reply: dict[str, Any],
-        outputs_done: Awaitable[None],
-    ) -> None:
-        await outputs_done
-        if self.state.running == cell.id:
-            self.state.running = None
-        count = reply.get("execution_count", collector.execution_count)
-        model.finish_run(cell.id, cell.source, collector.nbformat_outputs(), count)
+        async def write() -> None:
+            await outputs_done
+            if self.state.running == cell.id:
+                self.state.running = None
+            count = reply.get("execution_count", collector.execution_count)
+            model.finish_run(cell.id, cell.source, collector.nbformat_outputs(), count)
+
+        self._writing.append(asyncio.ensure_future(write()))
 
     async def _written(self) -> None:
         """Until every cascaded cell's outputs are in the notebook."""
