@@ -8,12 +8,14 @@ paths and the cells by their prompt numbers, as the user sees them
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from kernel_agent.core.graph import Graph
 from kernel_agent.core.planning import (
     DIRTY,
     ERROR,
+    FRESH,
     NEVER_RUN,
     STALE,
     WAITING,
@@ -75,29 +77,64 @@ def reason_for(
     return None
 
 
+#: states whose reason is always None (see :func:`reason_for`)
+SILENT = frozenset({FRESH, NEVER_RUN})
+
+#: one code cell as the graph shows it: the cell, its index, execution count,
+#: state (queued and running win) and reason; equal rows give equal JSON
+CellRow = tuple[NotebookCell, int, int | None, str, str | None]
+
+
+class CellRows:
+    """The code cells' rows for one look at a runner, made one by one on demand.
+
+    ``states``: :func:`cell_states` of these cells, when the caller has them.
+    """
+
+    def __init__(
+        self, runner: KernelRunner, cells: list[NotebookCell], states: dict[str, str] | None = None
+    ) -> None:
+        state = runner.state
+        self.cells, self.graph = cells, state.graph
+        self.states = (
+            states if states is not None else cell_states(self.graph, cells, runner.direction)
+        )
+        self.running, self.queued = state.running, set(state.queued)
+        self._index: dict[str, int] | None = None  # for reasons only: made at the first one
+
+    def row(self, i: int) -> CellRow:
+        """The row of the ``i``-th code cell."""
+        cell = self.cells[i]
+        record = self.graph.records.get(cell.id)
+        shown = self.states[cell.id]
+        reason = None
+        if shown not in SILENT:
+            if self._index is None:
+                self._index = {c.id: n for n, c in enumerate(self.cells)}
+            reason = reason_for(self.graph, cell.id, self.states, self._index)
+        if cell.id == self.running:
+            shown = "running"
+        elif cell.id in self.queued:
+            shown = "queued"
+        return cell, i, record.execution_count if record else None, shown, reason
+
+    def __iter__(self) -> Iterator[CellRow]:
+        return map(self.row, range(len(self.cells)))
+
+
+def cell_json(row: CellRow) -> dict[str, Any]:
+    """One entry of the REST graph's ``cells``: id, index, source, count, state, reason."""
+    cell, index, count, shown, reason = row
+    return {
+        "id": cell.id,
+        "index": index,
+        "source": cell.source,
+        "execution_count": count,
+        "state": shown,
+        "reason": reason,
+    }
+
+
 def cells_json(runner: KernelRunner, cells: list[NotebookCell]) -> list[dict[str, Any]]:
     """The ``cells`` list of the REST graph: id, index, source, count, state, reason."""
-    state = runner.state
-    graph = state.graph
-    states = cell_states(graph, cells, runner.direction)
-    index = {cell.id: i for i, cell in enumerate(cells)}
-    found = []
-    for i, cell in enumerate(cells):
-        record = graph.records.get(cell.id)
-        if cell.id == state.running:
-            status = "running"
-        elif cell.id in state.queued:
-            status = "queued"
-        else:
-            status = states[cell.id]
-        found.append(
-            {
-                "id": cell.id,
-                "index": i,
-                "source": cell.source,
-                "execution_count": record.execution_count if record else None,
-                "state": status,
-                "reason": reason_for(graph, cell.id, states, index),
-            }
-        )
-    return found
+    return [cell_json(row) for row in CellRows(runner, cells)]

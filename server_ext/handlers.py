@@ -68,13 +68,15 @@ class GraphHandler(_CascadeHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.finish(graph_body(*await self._notebook()))
+        path, kernel_id, runner, cells = await self._notebook()
+        self.finish(self.service.graph_texts.text(path, kernel_id, runner, cells))
 
 
 def graph_body(
     path: str, kernel_id: str, runner: KernelRunner, cells: list[NotebookCell]
 ) -> dict[str, Any]:
-    """The body of ``GET /api/cascade/graph`` (also pushed by :mod:`.events`)."""
+    """The body of ``GET /api/cascade/graph`` as a dict (the endpoints send the same
+    as text, kept part by part between changes: :mod:`.graph_text`)."""
     state = runner.state
     known = {cell.id for cell in cells}
     return {

@@ -16,6 +16,7 @@ from jupyter_server_ydoc.utils import encode_file_path, room_id_from_encoded_pat
 
 from .config import Cascade
 from .gc_policy import Freezer
+from .graph_text import GraphTexts
 from .live_sources import SourceWatch
 from .notebook import (
     NotebookModel,
@@ -43,6 +44,8 @@ class CascadeService:
         self.pending = PendingOutputs()
         self.saved = SavedCells(serverapp.contents_manager)
         self.freezer = Freezer(config.freeze_gc, log)
+        #: the graph body's text per kernel, shared by the graph and push endpoints
+        self.graph_texts = GraphTexts()
         #: notebook path → collaboration room id, as last found
         self._room_of_path: dict[str, str] = {}
         #: room id → (the room, its live document), as last fetched

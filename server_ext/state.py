@@ -43,7 +43,8 @@ class KernelState:
     stop_requested: bool = False
     #: the last cascade to end was stopped by the user (a REST run reports "stopped")
     was_stopped: bool = False
-    pending_cascades: int = 0
+    #: see :attr:`pending_cascades`
+    _pending: int = field(default=0, repr=False)
     #: a browser run finished since the replica was last refreshed
     replica_outdated: bool = False
     last_error: str | None = None
@@ -58,10 +59,29 @@ class KernelState:
     pushed_order: list[str] = field(default_factory=list)
     #: serializes everything the server sends to this kernel
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: set by :meth:`changed`: each push endpoint client of this kernel waits on
+    #: one between its looks (see :mod:`.events`)
+    watchers: set[asyncio.Event] = field(default_factory=set, repr=False)
 
     @property
     def busy(self) -> bool:
         return bool(self.inflight or self.pending_cascades or self.running or self.queued)
+
+    @property
+    def pending_cascades(self) -> int:
+        """Cascades (and after-run passes) begun and not ended: busy while any."""
+        return self._pending
+
+    @pending_cascades.setter
+    def pending_cascades(self, value: int) -> None:
+        self._pending = value
+        self.changed()  # the end of the after-run pass is pushed at once
+
+    def changed(self) -> None:
+        """The graph or the work in progress moved: push endpoint clients look now,
+        not at their next tick (a reply's new count reaches pages sooner)."""
+        for event in self.watchers:
+            event.set()
 
     def start_cell(self, cell_id: str, trigger: str) -> bool:
         """A cascaded cell is about to run; False when a stop was asked (it must not)."""
@@ -76,12 +96,14 @@ class KernelState:
             self.queued.remove(cell_id)
         self.running, self.trigger = cell_id, trigger
         self.started += 1
+        self.changed()
 
     def end_cascade(self) -> None:
         """A cascade ended (done, failed or stopped): cells left in the queue stay marked."""
         self.queued = []
         self.was_stopped = self.stop_requested
         self.trigger, self.started, self.stop_requested = None, 0, False
+        self.changed()
 
     def progress(self) -> dict[str, object]:
         """The cascade in progress, as the push endpoint sends it."""
@@ -117,6 +139,7 @@ class KernelState:
             self.graph.remove(str(cell_id))
         if complete:  # else the clock stays: a refresh from it fetches the gap
             self.clock = max(self.clock, int(report["clock"]))  # type: ignore[call-overload]
+        self.changed()
         return complete
 
     def reset(self) -> None:
@@ -135,3 +158,4 @@ class KernelState:
         self.kernel_mode = self.kernel_direction = None
         self.reports_in_metadata = self.runs_ahead = False
         self.pushed_order = []
+        self.changed()
