@@ -13,9 +13,11 @@ run), then left until the extension says it is not busy.
   while another re-runs a cell; the time from that run's execute_reply
   reaching its client to the event that shows the cell's new execution count
   reaching the events client (median of the repetitions). It holds the
-  server's noticing the change (it looks every ``events.TICK``, 20 ms since
-  session 14, 40 ms before: on average half of it is that wait), building
-  the body and sending it. Each
+  server's noticing the change (since issue 24 the feed is woken when the
+  reply's report is applied; before, it looked every ``events.TICK``, and
+  60 ms after a message sent while the request was in flight), building the
+  body (kept part by part between changes: ``server_ext.graph_text``) and
+  sending it. Each
   re-run is of a cell near the end whose value nothing below reads, with
   ``cascade`` off, so no cascade's runs land in the time.
 
