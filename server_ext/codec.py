@@ -290,6 +290,28 @@ def is_agent_report(zmq_parts: list[Any]) -> bool:
     return bool(zmq_parts) and _bytes(zmq_parts[0]) == REPORT_TOPIC
 
 
+#: the header key naming a cascaded run's cell (``kernel_channel.CELL_ID_HEADER``)
+_CASCADED_CELL_KEY = b'"cascade_cell_id"'
+
+
+def cascaded_cell(zmq_parts: list[Any]) -> str | None:
+    """The cell of a cascaded run an iopub message belongs to (the server's request
+    header, echoed as its parent), or None for every other message. A byte search
+    first: most messages are the pages' own and are not parsed."""
+    try:
+        delimiter = next(i for i, part in enumerate(zmq_parts) if _bytes(part) == b"<IDS|MSG>")
+        parent = _bytes(zmq_parts[delimiter + 3])
+    except (StopIteration, IndexError):
+        return None
+    if _CASCADED_CELL_KEY not in parent:
+        return None
+    try:
+        cell = _json_part(parent).get("cascade_cell_id")
+    except (ValueError, AttributeError):
+        return None
+    return cell if isinstance(cell, str) else None
+
+
 @dataclass
 class Reply:
     """A shell reply travelling to the browser."""

@@ -31,6 +31,7 @@ from tornado import web
 
 from kernel_agent.core.planning import NotebookCell
 
+from . import timeline
 from .live_sources import SourceWatch
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,8 @@ class SharedDocument:
     _stamp: object | None = None
     #: writes waiting for the loop's next turn (see :meth:`_write`)
     _queued: list[Callable[[], None]] = field(default_factory=list)
+    #: the cells of those writes, for the bench's time line (:mod:`server_ext.timeline`)
+    _queued_cells: set[str] = field(default_factory=set)
     #: the flush asked for, soon or in :data:`HOLD_SECONDS` (see :meth:`hold_writes`)
     _flush: asyncio.Handle | None = None
     #: while a batch of cells sent ahead runs: the cells whose writes go at once
@@ -181,6 +184,8 @@ class SharedDocument:
         page's own kernel messages queue behind them.
         """
         self._queued.append(change)
+        if cell_id is not None:
+            self._queued_cells.add(cell_id)
         held = self._at_once is not None and cell_id not in self._at_once
         try:
             if not held:
@@ -203,6 +208,7 @@ class SharedDocument:
             self._flush.cancel()
             self._flush = None
         queued, self._queued = self._queued, []
+        cells, self._queued_cells = self._queued_cells, set()
         if not queued:
             return
         with self.document.ydoc.transaction():
@@ -211,6 +217,7 @@ class SharedDocument:
                     change()
                 except Exception:  # one cell's write must not lose the others'
                     log.exception("cascade: writing into the shared document failed")
+        timeline.note("write", *cells)
 
     def _start(self, cell_id: str) -> None:
         ycell = self._ycell(cell_id)

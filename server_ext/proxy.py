@@ -13,7 +13,8 @@ import inspect
 from collections import deque
 from typing import Any
 
-from . import codec
+from . import codec, timeline
+from .held_messages import HeldMessages
 from .runner import Admission, KernelRunner
 from .service import CascadeService
 
@@ -71,6 +72,9 @@ class CascadeConnectionMixin:
         self._cascade_sent: set[str] = set()
         self._cascade_unnoted: deque[tuple[KernelRunner, bytes]] = deque()
         self._cascade_fast_path = self._cascade_may_forward_unread()
+        self._cascade_held: HeldMessages | None = None
+        if self._cascade_protocol == codec.V1_PROTOCOL and _from_browser(self.websocket_handler):
+            self._cascade_held = HeldMessages(self._cascade_forward)  # Lab, Notebook 7 pages
         connected = super().connect()  # type: ignore[misc]
         if inspect.isawaitable(connected):  # a Future (ZMQ) or a coroutine (gateway)
             await connected
@@ -109,6 +113,7 @@ class CascadeConnectionMixin:
         if request is not None and runner is not None:
             # noted on arrival, so a reply that comes meanwhile sees it in flight
             legacy = self._cascade_protocol != codec.V1_PROTOCOL
+            timeline.note("request", request.msg_id)
             runner.note_request(request.msg_id, request.code, request.metadata, legacy)
             self._cascade_sent.add(request.msg_id)
             admission = self._cascade_admit_now(runner, request) if not queue else None
@@ -184,6 +189,7 @@ class CascadeConnectionMixin:
         request = incoming.execute_request()
         if request is None or request.silent:
             return
+        timeline.note("request", request.msg_id)
         runner.forwarded(request.msg_id, request.code, request.metadata)
         self._cascade_sent.add(request.msg_id)
 
@@ -212,6 +218,9 @@ class CascadeConnectionMixin:
     def disconnect(self) -> Any:
         """Requests still running lose their reply with this socket: watch them on iopub."""
         self._cascade_note_unnoted()
+        held: HeldMessages | None = getattr(self, "_cascade_held", None)
+        if held is not None:
+            held.drop()
         runner = self._cascade_runner()
         sent: set[str] = getattr(self, "_cascade_sent", set())
         if runner is not None and sent:
@@ -227,8 +236,27 @@ class CascadeConnectionMixin:
         can overtake them. jupyter_server does not modify the frames it sends.
         The agent's reports on iopub are for our own socket, not the browsers'.
         """
-        if message and codec.is_agent_report(message[0]) and _channel(stream) == "iopub":
+        iopub = _channel(stream) == "iopub"
+        if message and iopub and codec.is_agent_report(message[0]):
             return
+        held = getattr(self, "_cascade_held", None)
+        if held is None:
+            self._cascade_forward(stream, message)
+        else:
+            held.send(stream, message, iopub and self._cascade_holds(message))
+
+    def _cascade_holds(self, message: tuple[Any, ...]) -> bool:
+        """Whether an iopub message is a cascaded run's, held while a batch runs."""
+        runner = self._cascade_runner()
+        if runner is None or not runner.holding or not message:
+            return False
+        if not isinstance(message[0], list) or codec.cascaded_cell(message[0]) is None:
+            return False
+        if self._cascade_held is not None:
+            runner.held.add(self._cascade_held)  # sent when the runner stops holding
+        return True
+
+    def _cascade_forward(self, stream: Any, message: tuple[Any, ...]) -> None:
         super().handle_outgoing_message(stream, *message)  # type: ignore[misc]
         self._cascade_note_unnoted()
         if message:
@@ -238,8 +266,17 @@ class CascadeConnectionMixin:
             reply = codec.read_json_reply(stream)
         runner = self._cascade_runner() if reply is not None else None
         if reply is not None and runner is not None:
+            timeline.note("reply", reply.parent_msg_id)
             getattr(self, "_cascade_sent", set()).discard(reply.parent_msg_id)
             runner.on_reply(reply.parent_msg_id, reply.status, reply.report)
+
+
+def _from_browser(handler: Any) -> bool:
+    """Whether the socket is a browser page's (what paints is what holding saves:
+    :mod:`server_ext.held_messages`); programs get every message as it comes."""
+    request = getattr(handler, "request", None)
+    agent = request.headers.get("User-Agent", "") if request is not None else ""
+    return isinstance(agent, str) and agent.startswith("Mozilla/")
 
 
 def _channel(stream: Any) -> str | None:

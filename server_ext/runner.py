@@ -15,6 +15,7 @@ import functools
 import logging
 import time
 import uuid
+import weakref
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -38,6 +39,7 @@ from .codec import CarriedReport
 from .config import Cascade
 from .debounce import Debouncer
 from .due_reports import DueReports
+from .held_messages import HeldMessages
 from .kernel_channel import KernelChannel, KernelGone, Sent
 from .lookahead import Step, plan_steps
 from .notebook import NotebookModel, SentCode, match_cell
@@ -135,6 +137,10 @@ class KernelRunner:
         self._first_need: _FirstNeed | None = None
         #: the batch of cascaded runs sent ahead that the kernel is working through
         self._batch: str | None = None
+        #: whether cascaded runs' messages to Lab and Notebook 7 pages are held a little
+        #: (:mod:`server_ext.held_messages`): while a batch runs, until its last cell starts
+        self.holding = False
+        self.held: weakref.WeakSet[HeldMessages] = weakref.WeakSet()
         self._predictions = Predictions()
         self._moved_widgets = Debouncer(lambda ids: self._spawn(self._after_widget_moves(ids)))
         # The kernel's own restarter (a crashed kernel) emits no REST event.
@@ -763,6 +769,7 @@ class KernelRunner:
         batch = self._batch = uuid.uuid4().hex
         sent: list[tuple[Step, Sent, OutputCollector]] = []
         model.on_code_change(self.cancel_ahead)  # an edit: the edited source runs, planned anew
+        self.holding = True
         model.hold_writes({steps[-1].cell.id})  # shown together; the last one at once
         try:
             for i, step in enumerate(steps):
@@ -773,7 +780,8 @@ class KernelRunner:
                     ahead = {"batch": batch, "after": follows}
                 since = self.state.clock + i  # the runs before it add one record each
                 query = agent_link.report_request(since, self.state.reports_in_metadata)
-                sent.append((step, *self._send_cell(model, step.cell, trigger, query, ahead)))
+                last = i == len(steps) - 1
+                sent.append((step, *self._send_cell(model, step.cell, trigger, query, ahead, last)))
                 if i % SENDS_PER_TURN == 0:
                     # the kernel starts at the first: let its outputs go on to the pages
                     # now rather than after the whole batch (a cancel meanwhile is kept
@@ -789,8 +797,16 @@ class KernelRunner:
         finally:
             model.on_code_change(None)
             model.hold_writes(None)
+            self.stop_holding()
             if self._batch == batch:
                 self._batch = None
+
+    def stop_holding(self) -> None:
+        """The batch's last cell started (or the batch ended): what the pages are
+        held is sent now, well before the cascade shows as done, and nothing more is."""
+        self.holding = False
+        for held in list(self.held):
+            held.flush()
 
     async def _batch_replies(
         self, model: NotebookModel, sent: list[tuple[Step, Sent, OutputCollector]]
@@ -826,6 +842,7 @@ class KernelRunner:
         trigger: str,
         query: agent_link.ReportQuery,
         ahead: dict[str, Any] | None = None,
+        last: bool = False,
     ) -> tuple[Sent, OutputCollector]:
         """Send one cascaded cell; its outputs go into the notebook as they come.
 
@@ -841,6 +858,8 @@ class KernelRunner:
                 started = True
                 self.state.mark_running(cell.id, trigger)
                 model.start_run(cell.id)
+                if last:
+                    self.stop_holding()
             if collector.add(msg):
                 model.show_outputs(cell.id, collector.nbformat_outputs())
 

@@ -49,6 +49,23 @@ class BenchServer(JupyterServer):
     def cascade(self) -> bool:
         return self.name == CASCADE
 
+    @property
+    def timeline_path(self) -> Path:
+        """The cascade server's ``server_ext.timeline`` lines (epoch seconds, what, ids)."""
+        return self.base / "timeline.log"
+
+    def timeline(self) -> list[tuple[float, str, list[str]]]:
+        try:
+            text = self.timeline_path.read_text()
+        except OSError:
+            return []
+        lines = []
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) >= 2:
+                lines.append((float(parts[0]), parts[1], parts[2:]))
+        return lines
+
     def _environment(self) -> dict[str, str]:
         env = super()._environment()
         # bench.nodelay must be importable by the stock server
@@ -64,11 +81,29 @@ class BenchServer(JupyterServer):
         for plugin, values in LAB_SETTINGS.items():
             _write(config / "lab" / "user-settings" / f"{plugin}.jupyterlab-settings", values)
         if self.cascade:
-            # CASCADE_BENCH_RUN_AHEAD=32: time c.Cascade.run_ahead (off by default)
+            # the server's moments of a run, for the stage table (server_ext.timeline)
+            timeline = {
+                "handlers": {
+                    "cascade_timeline": {
+                        "class": "logging.FileHandler",
+                        "filename": str(self.timeline_path),
+                        "level": "DEBUG",
+                    }
+                },
+                "loggers": {
+                    "server_ext.timeline": {
+                        "level": "DEBUG",
+                        "handlers": ["cascade_timeline"],
+                        "propagate": False,
+                    }
+                },
+            }
+            settings: dict[str, Any] = {"ServerApp": {"logging_config": timeline}}
+            # CASCADE_BENCH_RUN_AHEAD=32: time another c.Cascade.run_ahead
             ahead = os.environ.get("CASCADE_BENCH_RUN_AHEAD")
             if ahead:
-                cascade = {"Cascade": {"run_ahead": int(ahead)}}
-                _write(config / "jupyter_server_config.json", cascade)
+                settings["Cascade"] = {"run_ahead": int(ahead)}
+            _write(config / "jupyter_server_config.json", settings)
             return
         server: dict[str, Any] = {
             "jpserver_extensions": {"server_ext": False},

@@ -12,6 +12,9 @@ on the page's ``performance.now()`` time line, with the keypress at 0:
   last cell's new output. CDP's clock is mapped onto the page's with fetches
   made from the page (``performance.now()`` just before ``fetch`` against
   ``Network.requestWillBeSent``; the smallest of several differences);
+- the server: its ``server_ext.timeline`` lines (wall clock, µs), which the
+  bench's cascade server writes to a file: the page's execute_request read,
+  its execute_reply sent on, the shared-document write with the last output;
 - the kernel: header dates (wall clock, µs) of the trigger's and the cascaded
   cells' ``status: busy``, ``execute_reply`` / ``execute_result`` and
   ``status: idle``, read from the kernel websocket frames the page receives
@@ -75,6 +78,8 @@ class FrameLog:
         self.cdp.send("Network.enable")
         self.offset = self._calibrate()
         self.origin = float(page.js("() => performance.timeOrigin"))
+        #: the id of the chain's last cell (the server's time line names cells by id)
+        self.last_cell = page.server.graph(page.path)["cells"][-1]["id"]
 
     def _frame(self, direction: str) -> Any:
         def record(event: dict[str, Any]) -> None:
@@ -168,10 +173,30 @@ class FrameLog:
         for stage in ("busy", "execute_result", "idle"):
             if stage in cascaded.get(last, {}):
                 out[f"{name} {stage} (kernel clock)"] = cascaded[last][stage]
+        self._server_stages(out, req_id, name, cascaded.get(last, {}).get("execute_result"))
         if rtc_first is not None:
             out[f"RTC frame with {name}'s output received (CDP)"] = rtc_first
         out[f"{name}'s output in the DOM (end of the timed row)"] = t1
         return {k: v - t0 for k, v in out.items()}
+
+    def _server_stages(
+        self, out: dict[str, float], req_id: str, name: str, result: float | None
+    ) -> None:
+        """The server's clock (``server_ext.timeline``): the page's request in, its reply
+        out, and the shared-document write that carried the last cell's output."""
+        for ts, what, ids in self.page.server.timeline():
+            ms = ts * 1000 - self.origin
+            if what == "request" and req_id in ids:
+                out.setdefault("server reads A's execute_request (server clock)", ms)
+            elif what == "reply" and req_id in ids:
+                out.setdefault("server sends A's execute_reply on (server clock)", ms)
+            elif (
+                what == "write"
+                and self.last_cell in ids
+                and result is not None
+                and ms >= result - 1  # the clocks are one, but rounded to µs and ms
+            ):
+                out.setdefault(f"shared-document write with {name}'s output (server clock)", ms)
 
 
 def format_stages(title: str, rows: dict[str, list[float]]) -> str:

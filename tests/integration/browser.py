@@ -58,12 +58,20 @@ class BrowserClient:
 
     @classmethod
     async def connect(
-        cls, jp_ws_fetch: Any, kernel_id: str, protocol: str, session_id: str | None = None
+        cls,
+        jp_ws_fetch: Any,
+        kernel_id: str,
+        protocol: str,
+        session_id: str | None = None,
+        user_agent: str | None = None,
     ) -> BrowserClient:
         """``protocol``: "v1" (Lab 4 / Notebook 7), "legacy" (nbclassic), or "lab-legacy"
-        (Lab offering v1 but the server choosing legacy framing, as behind a gateway)."""
+        (Lab offering v1 but the server choosing legacy framing, as behind a gateway).
+        ``user_agent``: the handshake's User-Agent (a browser's, to be taken for a page)."""
         session_id = session_id or uuid.uuid4().hex
-        kwargs = {"subprotocols": [V1]} if protocol in ("v1", "lab-legacy") else {}
+        kwargs: dict[str, Any] = {"subprotocols": [V1]} if protocol in ("v1", "lab-legacy") else {}
+        if user_agent is not None:
+            kwargs["headers"] = {"User-Agent": user_agent}
         ws = await jp_ws_fetch(
             "api", "kernels", kernel_id, "channels", params={"session_id": session_id}, **kwargs
         )

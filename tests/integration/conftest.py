@@ -77,7 +77,11 @@ def open_session(
     clients: list[BrowserClient] = []
 
     async def open_(
-        path: str, protocol: str = "v1", kernel_id: str | None = None, kernel: str = "python3"
+        path: str,
+        protocol: str = "v1",
+        kernel_id: str | None = None,
+        kernel: str = "python3",
+        user_agent: str | None = None,
     ) -> BrowserClient:
         if kernel_id is None:
             response = await jp_fetch(
@@ -87,7 +91,7 @@ def open_session(
                 body=json.dumps({"path": path, "type": "notebook", "kernel": {"name": kernel}}),
             )
             kernel_id = json.loads(response.body)["kernel"]["id"]
-        client = await BrowserClient.connect(jp_ws_fetch, kernel_id, protocol)
+        client = await BrowserClient.connect(jp_ws_fetch, kernel_id, protocol, None, user_agent)
         clients.append(client)
         return client
 

@@ -187,3 +187,58 @@ async def test_a_long_chain_streams_into_a_shared_document(
             assert [text_of(cell) for cell in cells[1:]] == [
                 f"v{i} {value + i}\n" for i in range(1, 20)
             ]
+
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0"
+
+
+@pytest.mark.parametrize(
+    ("protocol", "agent"), [("v1", BROWSER), ("v1", None), ("legacy", BROWSER)]
+)
+async def test_every_message_of_cells_sent_ahead_reaches_the_page_in_order(
+    protocol: str, agent: str | None, make_notebook: Any, open_session: Any, cascade_api: Any
+) -> None:
+    # A Lab or Notebook 7 page (v1, a browser) gets a batch's messages held a little
+    # (server_ext.held_messages): late, but each run's status, input, output and
+    # final idle all come, in the kernel's order. Other clients get them at once.
+    sources = ["w0 = 1"] + [f"w{i} = w{i - 1} + 1\nprint(w{i})" for i in range(1, 10)]
+    path = f"order-{protocol}-{agent is not None}.ipynb"
+    ids = make_notebook(path, sources)
+    client = await open_session(path, protocol, user_agent=agent)
+    await client.run_cells(sources, ids)
+    await cascade_api.settled(path)
+
+    mark = len(client.messages)
+    await client.execute("w0 = 50", ids[0])
+    await cascade_api.settled(path)
+
+    def kinds() -> list[tuple[str, str]]:
+        cascaded = {run.msg_id for run in client.executions(mark)[1:]}
+        seen = []
+        for msg in client.messages[mark:]:
+            parent = msg["parent_header"].get("msg_id")
+            if msg["channel"] == "iopub" and parent in cascaded:
+                kind = msg["msg_type"]
+                if kind == "status":
+                    kind = msg["content"]["execution_state"]
+                seen.append((parent, kind))
+        return seen
+
+    deadline = time.monotonic() + 10
+    while sum(kind == "idle" for _, kind in kinds()) < len(sources) - 1:
+        assert time.monotonic() < deadline, f"not every run went idle: {kinds()}"
+        await asyncio.sleep(0.02)
+    runs = client.executions(mark)
+    assert [run.stdout for run in runs[1:]] == [f"{50 + i}\n" for i in range(1, 10)]
+    per_run: dict[str, list[str]] = {}
+    order: list[str] = []
+    for parent, kind in kinds():
+        if not order or order[-1] != parent:
+            order.append(parent)
+        shown = per_run.setdefault(parent, [])
+        if not shown or shown[-1] != kind:  # a print may come as several stream messages
+            shown.append(kind)
+    assert [per_run[run.msg_id] for run in runs[1:]] == [
+        ["busy", "execute_input", "stream", "idle"]
+    ] * 9
+    assert order == [run.msg_id for run in runs[1:]]  # one run's messages after another's
