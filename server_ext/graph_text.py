@@ -40,6 +40,20 @@ from .runner import KernelRunner
 _Checked = tuple[dict[str, str], list[CellRecord | None], set[str]]
 
 
+def graph_head(path: str, kernel_id: str, runner: KernelRunner) -> dict[str, Any]:
+    """The fields of the graph body before its cells and edges (both endpoints')."""
+    state = runner.state
+    return {
+        "path": path,
+        "kernel_id": kernel_id,
+        "mode": runner.mode,
+        "direction": runner.direction,
+        "busy": state.busy,
+        "available": state.enabled is not False,
+        "reason": state.last_error,
+    }
+
+
 class GraphText:
     """One kernel's graph body as text, kept part by part (see the module)."""
 
@@ -62,21 +76,11 @@ class GraphText:
         self, path: str, kernel_id: str, runner: KernelRunner, cells: list[NotebookCell]
     ) -> str:
         """The body of ``GET /api/cascade/graph?path=`` for ``cells``, as JSON text."""
-        state, graph = runner.state, runner.state.graph
+        graph = runner.state.graph
         arrange(graph, cells, runner.direction)  # may move the version: read it after
         if graph is not self._graph or cells != self._cells:
             self._new_cells(graph, cells)
-        head = json_encode(
-            {
-                "path": path,
-                "kernel_id": kernel_id,
-                "mode": runner.mode,
-                "direction": runner.direction,
-                "busy": state.busy,
-                "available": state.enabled is not False,
-                "reason": state.last_error,
-            }
-        )
+        head = json_encode(graph_head(path, kernel_id, runner))
         key = (head, self._cells_json(runner), self._edges_json(graph))
         if self._body is None or self._body[0] != key:
             head, cells_text, edges_text = key

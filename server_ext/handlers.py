@@ -23,6 +23,7 @@ from kernel_agent.core.planning import (
 )
 
 from .cell_states import cells_json
+from .graph_text import graph_head
 from .runner import KernelRunner
 from .service import CascadeService
 
@@ -80,13 +81,7 @@ def graph_body(
     state = runner.state
     known = {cell.id for cell in cells}
     return {
-        "path": path,
-        "kernel_id": kernel_id,
-        "mode": runner.mode,
-        "direction": runner.direction,
-        "busy": state.busy,
-        "available": state.enabled is not False,
-        "reason": state.last_error,
+        **graph_head(path, kernel_id, runner),
         "cells": cells_json(runner, cells),
         "edges": [
             {"source": e.source, "target": e.target, "symbols": e.symbols}
