@@ -138,6 +138,20 @@ def mismatch(
     place = position.get(reader)
     if place is None:
         return []
+    if len(writers) == 1 and not writers[0].draws:  # most paths: one writer
+        return mismatch_one(writers[0], position, reader, place, path, before)
+    return _mismatch_chains(writers, position, reader, place, path, before)
+
+
+def _mismatch_chains(
+    writers: Sequence[Writer],
+    position: Mapping[str, int],
+    reader: str,
+    place: int,
+    path: str,
+    before: float,
+) -> list[str]:
+    """:func:`mismatch` by comparing the expected and the applied chain."""
     want = expected((w for w in writers if w.cell_id != reader), position, place, path)
     if unseeded(want, writers, path):
         return []
@@ -154,3 +168,35 @@ def mismatch(
     reasons = [w.cell_id for w in want if w.cell_id not in got]
     reasons += [cell_id for cell_id in got if cell_id not in wanted or got.count(cell_id) > 1]
     return list(dict.fromkeys(reasons)) or [w.cell_id for w in want]
+
+
+def mismatch_one(
+    writer: Writer, position: Mapping[str, int], reader: str, place: int, path: str, before: float
+) -> list[str]:
+    """:func:`mismatch` when ``writer`` is the only writer of ``path`` and drew no
+    random state (``place``: the reader's position): the same answer without
+    building the chains. Restart-and-run-all applies the writer once if it is
+    above the reader, else never; the answer is the writer when the kernel's
+    read differs from that."""
+    cell_id = writer.cell_id
+    at = position.get(cell_id)
+    wanted = cell_id != reader and at is not None and at < place
+    if writer.ts > before and (wanted or at is None):
+        return [cell_id]  # rewritten after the read
+    applied_runs = 0 if at is None else _applied_count(writer, path, before, cell_id == reader)
+    return [] if applied_runs == wanted else [cell_id]
+
+
+def _applied_count(writer: Writer, path: str, before: float, own: bool) -> int:
+    """How many runs of ``writer``, the path's only writer, :func:`applied` lists."""
+    binds = writer.binds
+    if binds and own and _stores_whole(writer, path):
+        return 0
+    runs = 0
+    if writer.ts < before:
+        runs = 1
+        if binds and _stores_only(writer, path):
+            return runs
+    if writer.prev_ts is not None and writer.prev_ts < before:
+        runs += 1
+    return min(runs, 1) if binds and kills(writer, path) else runs

@@ -6,7 +6,7 @@ is not compared with the writers of ``d['k2']``. Pure data, stdlib only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from functools import lru_cache
 
 from .paths import _components, root
@@ -25,6 +25,7 @@ ANY_PATH = "*"
 # candidates to a superset of the cells that really overlap.
 _WHOLE = object()
 _OPAQUE = object()
+_NONE: tuple[str, ...] = ()
 
 
 def _slot(path: str) -> tuple[str, object]:
@@ -72,15 +73,42 @@ class DefinerIndex:
     so a reader of ``d['k1']`` is not compared with the writers of ``d['k2']``.
     """
 
-    __slots__ = ("_whole", "_keyed", "wildcard")
+    __slots__ = ("_whole", "_keyed", "wildcard", "sole")
 
     def __init__(self) -> None:
-        #: root name -> cells that defined the name itself (they overlap any path of it)
-        self._whole: dict[str, set[str]] = {}
+        #: root name -> cells that defined the name itself (they overlap any path of
+        #: it); one cell as a 1-tuple: most names have one definer, and a set of
+        #: one is 216 bytes (as sets, a quarter of a 10,000-cell graph's memory)
+        self._whole: dict[str, set[str] | tuple[str]] = {}
         #: root name -> cells that defined paths below it
         self._keyed: dict[str, _Keyed] = {}
         #: cells that defined ``ANY_PATH``: candidates for every use
         self.wildcard: set[str] = set()
+        #: root name -> the one cell that defined it, when no cell defined a part of
+        #: it: with no ``wildcard``, the one writer of that plain name, found at a
+        #: dict lookup (most names of a notebook). Read-only from outside.
+        self.sole: dict[str, str] = {}
+
+    def _settle(self, name: str) -> None:
+        """Bring ``sole`` up to date for ``name`` after a change of its cells."""
+        cells = self._whole.get(name)
+        if isinstance(cells, tuple) and name not in self._keyed:
+            self.sole[name] = cells[0]
+        else:
+            self.sole.pop(name, None)
+
+    def _discard_whole(self, name: str, cell_id: str) -> None:
+        cells = self._whole.get(name)
+        if cells is None:
+            return
+        if isinstance(cells, tuple):
+            if cells[0] == cell_id:
+                del self._whole[name]
+        else:
+            cells.discard(cell_id)
+            if len(cells) == 1:
+                self._whole[name] = (next(iter(cells)),)
+        self._settle(name)
 
     def add(self, cell_id: str, defines: Iterable[str]) -> None:
         for path in defines:
@@ -91,16 +119,23 @@ class DefinerIndex:
                 name, key = path, _WHOLE
             else:
                 name, key = _parsed_slot(path)
-            if key is _WHOLE:
+            if key is _WHOLE:  # inline: a graph of 10,000 cells adds 20,000 of them
                 cells = self._whole.get(name)
                 if cells is None:
-                    self._whole[name] = {cell_id}
+                    self._whole[name] = (cell_id,)
+                    if name not in self._keyed:
+                        self.sole[name] = cell_id
+                elif isinstance(cells, tuple):
+                    if cells[0] != cell_id:
+                        self._whole[name] = {cells[0], cell_id}
+                        self.sole.pop(name, None)
                 else:
                     cells.add(cell_id)
                 continue
             keyed = self._keyed.get(name)
             if keyed is None:
                 keyed = self._keyed[name] = _Keyed()
+                self.sole.pop(name, None)
             keyed.cells.add(cell_id)
             if key is _OPAQUE:
                 keyed.opaque.add(cell_id)
@@ -121,11 +156,7 @@ class DefinerIndex:
         for path in defines:
             name, key = _slot(path)
             if key is _WHOLE:
-                cells = self._whole.get(name)
-                if cells is not None:
-                    cells.discard(cell_id)
-                    if not cells:
-                        del self._whole[name]
+                self._discard_whole(name, cell_id)
                 continue
             keyed = self._keyed.get(name)
             if keyed is None:
@@ -133,6 +164,7 @@ class DefinerIndex:
             keyed.cells.discard(cell_id)
             if not keyed.cells:
                 del self._keyed[name]
+                self._settle(name)
                 continue
             keyed.opaque.discard(cell_id)
             keyed.ints.discard(cell_id)
@@ -146,25 +178,26 @@ class DefinerIndex:
     def clear(self) -> None:
         self._whole.clear()
         self._keyed.clear()
+        self.sole.clear()
         self.wildcard.clear()
 
     def everything(self) -> set[str]:
         """Every indexed cell that defined something."""
         found = set(self.wildcard)
         for cells in self._whole.values():
-            found |= cells
+            found.update(cells)
         for keyed in self._keyed.values():
             found |= keyed.cells
         return found
 
-    def buckets(self, path: str) -> list[set[str]]:
-        """Sets whose union holds every cell defining a path that may overlap
-        ``path`` (wildcard definers aside). Do not modify them."""
+    def buckets(self, path: str) -> list[Collection[str]]:
+        """Collections whose union holds every cell defining a path that may
+        overlap ``path`` (wildcard definers aside). Do not modify them."""
         if "." not in path and "[" not in path:
             name, key = path, _WHOLE  # the common case, decided in C
         else:
             name, key = _parsed_slot(path)
-        found = []
+        found: list[Collection[str]] = []
         whole = self._whole.get(name)
         if whole:
             found.append(whole)
@@ -185,6 +218,15 @@ class DefinerIndex:
                 found.append(aliases)
         return found
 
+    def exact(self, path: str) -> Collection[str] | None:
+        """The cells that define ``path`` itself, when no other cell may define
+        a path overlapping it: ``path`` is a plain name, no cell defined a part
+        of it (``x[0]``, ``x.a``) nor ``ANY_PATH``. Then they need no overlap
+        check. None otherwise: ask :meth:`candidates`. Do not modify it."""
+        if self.wildcard or "." in path or "[" in path or path == ANY_PATH or path in self._keyed:
+            return None
+        return self._whole.get(path, _NONE)
+
     def candidates(self, uses: Iterable[str]) -> set[str]:
         """Cells that may define a path overlapping one of ``uses`` (a superset)."""
         if not isinstance(uses, (set, frozenset, list, tuple)):
@@ -197,11 +239,11 @@ class DefinerIndex:
             if "." not in path and "[" not in path:  # the common case, inline
                 cells = whole.get(path)
                 if cells:
-                    found |= cells
+                    found.update(cells)
                 below = keyed.get(path)
                 if below:
                     found |= below.cells
                 continue
             for bucket in self.buckets(path):
-                found |= bucket
+                found.update(bucket)
         return found

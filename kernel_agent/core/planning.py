@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from . import chains
 from .graph import ANY_PATH, CellRecord, DefinerIndex, Graph
 from .paths import overlaps, root
+from .reads import EffectsLike, Reads, writes
 from .upstream import Planner
 
 FRESH, STALE, DIRTY, ERROR, NEVER_RUN = "fresh", "stale", "dirty", "error", "never_run"
@@ -132,7 +133,25 @@ def effects_of(graph: Graph, cell: NotebookCell, predicted: Mapping[str, Effects
     return Effects(record.uses, record.defines, record.binds, record.draws)
 
 
-def _reads_from(reader: Effects, writer: Effects) -> bool:
+_NO_EFFECTS = Effects(frozenset(), frozenset())
+
+
+class _EffectsMap(dict[str, EffectsLike]):
+    """:func:`effects_of` by cell id, with no new object a cell: a run record is
+    its own effects (building 10,000 of them was 5% of a big plan). Holds the
+    records of cells outside the notebook too; ask only of notebook cells."""
+
+    def __missing__(self, cell_id: str) -> EffectsLike:
+        return _NO_EFFECTS
+
+
+def _effects_map(graph: Graph, predicted: Mapping[str, Effects]) -> _EffectsMap:
+    found = _EffectsMap(graph.records)
+    found.update(predicted)
+    return found
+
+
+def _reads_from(reader: EffectsLike, writer: EffectsLike) -> bool:
     if ANY_PATH in reader.uses or ANY_PATH in writer.defines:
         return bool(writer.defines) and bool(reader.uses)
     return any(overlaps(d, u) for u in reader.uses for d in writer.defines)
@@ -176,34 +195,42 @@ def any_needs_run(graph: Graph, cells: Sequence[NotebookCell]) -> bool:
     return first_needing_run(graph, cells) is not None
 
 
-def _first_unrun_edited_or_failed(graph: Graph, cells: Sequence[NotebookCell]) -> int | None:
-    """The position of the first cell that needs a run whatever the staleness:
-    it never ran (and is not blank), its source changed since, or it failed."""
+def first_needing_run(graph: Graph, cells: Sequence[NotebookCell]) -> int | None:
+    """The position of the first of ``cells`` that :func:`needs_run`, or None.
+
+    Staleness (an index walk per cell, though kept by the graph across runs)
+    is asked only of the cells above the first that needs a run; whether a
+    cell never ran, was edited or failed is a dict lookup.
+    """
     records = graph.records
     for position, cell in enumerate(cells):
         record = records.get(cell.id)
         if record is None:
             if cell.source.strip():
                 return position
-        elif record.code != cell.source or not record.ok:
+        elif record.code != cell.source or not record.ok or graph.is_stale(cell.id):
             return position
     return None
 
 
-def first_needing_run(graph: Graph, cells: Sequence[NotebookCell]) -> int | None:
-    """The position of the first of ``cells`` that :func:`needs_run`, or None.
+def _index_of(graph: Graph, cells: Sequence[NotebookCell]) -> Mapping[str, int]:
+    """``{cell.id: position}`` of ``cells``: the graph's own position when it was
+    arranged from these very cells, in order, with no id twice (it is the same
+    map; 10,000 cells cost ~1 ms to map again). Read-only."""
+    position = graph.position
+    if position and len(position) == len(cells) and graph.arranged_from(cells, None):
+        return position
+    return {cell.id: i for i, cell in enumerate(cells)}
 
-    The first cell that never ran, was edited or failed is found at a dict
-    lookup each; staleness (an index walk per cell, though kept by the graph
-    across runs) is asked only of the cells above it.
-    """
-    records = graph.records
-    cheap = _first_unrun_edited_or_failed(graph, cells)
-    for position in range(len(cells) if cheap is None else cheap):
-        cell_id = cells[position].id
-        if cell_id in records and graph.is_stale(cell_id):
-            return position
-    return cheap
+
+def _ids_of(graph: Graph, cells: Sequence[NotebookCell]) -> Sequence[str] | None:
+    """The ids of ``cells`` in order without reading the cells: the graph's order
+    when it was arranged from them, in_order (None otherwise). In a big notebook
+    every cell read is a trip to memory: a walk down it reads the ids only."""
+    order = graph.order
+    if order and len(order) == len(cells) and graph.arranged_from(cells, None):
+        return order
+    return None
 
 
 def arrange(graph: Graph, cells: Sequence[NotebookCell], direction: str | None = None) -> None:
@@ -223,20 +250,30 @@ def _worth_pulling(graph: Graph, cell: NotebookCell) -> bool:
 
 
 def _trigger_unheld(
-    graph: Graph, cells: Sequence[NotebookCell], trigger: str, predicted: Mapping[str, Effects]
+    graph: Graph,
+    cells: Sequence[NotebookCell],
+    trigger: str,
+    predicted: Mapping[str, Effects],
+    index: Mapping[str, int],
 ) -> bool:
-    """Whether the trigger may read a value restart-and-run-all would not give it."""
+    """Whether the trigger may read a value restart-and-run-all would not give it.
+    ``index``: :func:`_index_of` the cells."""
     record = graph.records.get(trigger)
     if record is None or trigger in predicted:
         return trigger in predicted  # a new cell in the middle; known once predicted
-    source = next((c.source for c in cells if c.id == trigger), None)
+    if len(index) == len(cells):  # no id twice: found at its place, not by a walk
+        source = cells[index[trigger]].source if trigger in index else None
+    else:
+        source = next((c.source for c in cells if c.id == trigger), None)
     return source != record.code or graph.rerun_unheld(trigger)
 
 
-def _pullable(cells: Sequence[NotebookCell], trigger: str, direction: str) -> list[NotebookCell]:
+def _pullable(
+    cells: Sequence[NotebookCell], trigger: str, direction: str, index: Mapping[str, int]
+) -> list[NotebookCell]:
     """The cells a pull before ``trigger`` may run: those above it (under
-    any_order, every other cell); none when ``trigger`` is not a cell here."""
-    index = {cell.id: i for i, cell in enumerate(cells)}
+    any_order, every other cell); none when ``trigger`` is not a cell here.
+    ``index``: :func:`_index_of` the cells."""
     if trigger not in index:
         return []
     if direction == ANY_ORDER:
@@ -253,9 +290,10 @@ def may_pull(
     read, which in a big notebook means analysing every one of them.
     """
     arrange(graph, cells, direction)
-    if any_needs_run(graph, _pullable(cells, trigger, direction)):
+    index = _index_of(graph, cells)
+    if any_needs_run(graph, _pullable(cells, trigger, direction, index)):
         return True
-    return direction != ANY_ORDER and _trigger_unheld(graph, cells, trigger, {})
+    return direction != ANY_ORDER and _trigger_unheld(graph, cells, trigger, {}, index)
 
 
 def plan_upstream(
@@ -272,9 +310,10 @@ def plan_upstream(
     the ancestors may sit anywhere and run in topological order.
     """
     arrange(graph, cells, direction)
-    above = _pullable(cells, trigger, direction)
+    index = _index_of(graph, cells)
+    above = _pullable(cells, trigger, direction, index)
     if direction != ANY_ORDER:
-        return _plan_in_order(graph, cells, trigger, predicted, above, repairs_only=False)
+        return _plan_in_order(graph, cells, trigger, predicted, above, index, repairs_only=False)
     # only a cell that needs a run starts a pull: with none, skip the effects
     if not any_needs_run(graph, above):
         return []
@@ -303,24 +342,39 @@ def plan_upstream(
 class _Worth(Mapping[str, bool]):
     """:func:`_worth_pulling` of the cells above, worked out when asked: the
     planner asks only of ancestors that read no planned cell (staleness of
-    every cell above was ~40% of a 10,000-cell pull, profiled)."""
+    every cell above was ~40% of a 10,000-cell pull, profiled). ``above`` is
+    the first cells of a notebook, ``index`` the notebook's :func:`_index_of`."""
 
-    def __init__(self, graph: Graph, above: Sequence[NotebookCell]) -> None:
+    def __init__(
+        self, graph: Graph, above: Sequence[NotebookCell], index: Mapping[str, int]
+    ) -> None:
         self._graph = graph
-        self._cells = {cell.id: cell for cell in above}
+        self._above = above
+        self._index = index
         self._known: dict[str, bool] = {}
 
     def __getitem__(self, cell_id: str) -> bool:
         known = self._known.get(cell_id)
         if known is None:
-            known = self._known[cell_id] = _worth_pulling(self._graph, self._cells[cell_id])
+            known = self._known[cell_id] = _worth_pulling(self._graph, self._cell(cell_id))
         return known
 
+    def _cell(self, cell_id: str) -> NotebookCell:
+        above = self._above
+        place = self._index.get(cell_id, len(above))
+        if place < len(above):
+            return above[place]
+        # an id twice in the notebook, once above and once below: the one above
+        cell = next((c for c in reversed(above) if c.id == cell_id), None)
+        if cell is None:
+            raise KeyError(cell_id)
+        return cell
+
     def __iter__(self) -> Iterator[str]:
-        return iter(self._cells)
+        return iter({cell.id: None for cell in self._above})
 
     def __len__(self) -> int:
-        return len(self._cells)
+        return len({cell.id for cell in self._above})
 
 
 def _plan_in_order(
@@ -329,18 +383,24 @@ def _plan_in_order(
     trigger: str,
     predicted: Mapping[str, Effects],
     above: Sequence[NotebookCell],
+    index: Mapping[str, int],
     repairs_only: bool,
 ) -> list[str]:
     if not above:
         return []
     if (repairs_only or not any_needs_run(graph, above)) and not _trigger_unheld(
-        graph, cells, trigger, predicted
+        graph, cells, trigger, predicted, index
     ):
         return []
-    upto = [*above, next(c for c in cells if c.id == trigger)]
-    effects = {cell.id: effects_of(graph, cell, predicted) for cell in upto}
-    worth = _Worth(graph, above)
-    planner = Planner(graph, [c.id for c in upto], trigger, effects, worth)
+    effects = _effects_map(graph, predicted)
+    worth = _Worth(graph, above, index)
+    upto = len(above) + 1  # and the trigger, the cell below those above
+    if index is graph.position:  # the graph's order is these cells' ids
+        order: Sequence[str] = graph.order[:upto]
+        position: Mapping[str, int] | None = index
+    else:
+        order, position = [c.id for c in cells[:upto]], None
+    planner = Planner(graph, order, trigger, effects, worth, predicted, position)
     return planner.plan(repairs_only)
 
 
@@ -353,8 +413,8 @@ def ancestors(
     if cell_id not in ids:
         return []
     upto = cells[: ids.index(cell_id) + 1]
-    effects = {cell.id: effects_of(graph, cell, predicted) for cell in upto}
-    found = Planner(graph, [c.id for c in upto], cell_id, effects, {}).ancestors()
+    effects = _effects_map(graph, predicted)
+    found = Planner(graph, [c.id for c in upto], cell_id, effects, {}, predicted).ancestors()
     return [c.id for c in upto if c.id in found]
 
 
@@ -368,8 +428,9 @@ def plan_repairs(
     so that it reads what restart-and-run-all gives it: the binding and every
     in-place change of an object it changes in place again (DESIGN §2 step 4)."""
     arrange(graph, cells)
-    above = _pullable(cells, cell_id, IN_ORDER)
-    return _plan_in_order(graph, cells, cell_id, predicted, above, repairs_only=True)
+    index = _index_of(graph, cells)
+    above = _pullable(cells, cell_id, IN_ORDER, index)
+    return _plan_in_order(graph, cells, cell_id, predicted, above, index, repairs_only=True)
 
 
 def plan_downstream(
@@ -386,57 +447,76 @@ def plan_downstream(
     above it (:mod:`.chains`), a path a re-run cell above it writes.
     """
     arrange(graph, cells)
-    index = {cell.id: i for i, cell in enumerate(cells)}
+    index = _index_of(graph, cells)
     present = [t for t in triggers if t in index]
     if not present:
         return []
     start = min(index[t] for t in present)
-    effects = {cell.id: effects_of(graph, cell, predicted) for cell in cells}
-    chains_of = _Chains(effects, index)
-    for cell in cells[:start]:
-        chains_of.add(cell.id)
-    rerun = set(present)
+    effects = _effects_map(graph, predicted)
+    reads = Reads(graph.definers, effects, index, predicted)
+    records, reads_any, ids = graph.records, reads.reads_any, _ids_of(graph, cells)
+    unique = len(index) == len(cells)  # then a cell's place is its index in ``cells``
+    rerun = {index[t] for t in present}  # by place (see Reads.sources)
     planned: list[str] = []
-    for cell in cells[start:]:
-        ran = cell.id not in present and cell.id in graph.records
+    for place in range(start, len(cells)):
+        cell_id = ids[place] if ids is not None else cells[place].id
+        record = records.get(cell_id)
+        if record is None or cell_id in present:
+            continue
+        at = place if unique else index[cell_id]
         # reading a re-run cell is the usual reason in a long cascade: asked first
-        if ran and (chains_of.reads_any(cell.id, rerun) or graph.is_stale(cell.id)):
-            planned.append(cell.id)
-            rerun.add(cell.id)
-        chains_of.add(cell.id)
+        uses = predicted[cell_id].uses if cell_id in predicted else record.uses
+        if at != place:  # its id comes again below
+            fed = _reads_met(effects, cells, index, cell_id, place, rerun)
+        else:
+            fed = reads_any(at, uses, rerun) or (
+                ANY_PATH in uses and _reads_any_path(effects, cells, index, cell_id, rerun)
+            )
+        if fed or graph.is_stale(cell_id):
+            planned.append(cell_id)
+            rerun.add(at)
     return planned
 
 
-class _Chains:
-    """The cells each reader reads from through the nearest definitions above it."""
+def _reads_met(
+    effects: Mapping[str, EffectsLike],
+    cells: Sequence[NotebookCell],
+    index: Mapping[str, int],
+    reader: str,
+    visit: int,
+    among: set[int],
+) -> bool:
+    """Whether ``reader``, met at ``visit`` while its id comes again below (a
+    notebook with an id twice), reads a cell at one of the places ``among``:
+    through the chains, above its last place, of the cells met so far."""
+    met = {cell.id for cell in cells[:visit]}
+    met.discard(reader)
+    for used in effects[reader].uses:
+        writers = [
+            _Written(c, effects[c].binds)
+            for c in met
+            if effects[c].defines and (used == ANY_PATH or writes(effects[c].defines, used))
+        ]
+        chain = chains.expected(writers, index, index[reader], used)
+        if any(index[w.cell_id] in among for w in chain):
+            return True
+    return False
 
-    def __init__(self, effects: Mapping[str, Effects], position: Mapping[str, int]) -> None:
-        self._effects = effects
-        self._position = position
-        self._index = DefinerIndex()
 
-    def add(self, cell_id: str) -> None:
-        self._index.add(cell_id, self._effects[cell_id].defines)
-
-    def sources(self, reader_id: str) -> set[str]:
-        """Indexed cells in the chains of the paths ``reader_id`` reads."""
-        reader = self._effects[reader_id]
-        found: set[str] = set()
-        for used in reader.uses:
-            candidates = self._index.candidates([used])
-            candidates.discard(reader_id)
-            writers = [
-                _Written(c, self._effects[c].binds)
-                for c in candidates
-                if used == ANY_PATH
-                or _reads_from(Effects(frozenset({used}), frozenset()), self._effects[c])
-            ]
-            place = self._position[reader_id]
-            found.update(w.cell_id for w in chains.expected(writers, self._position, place, used))
-        return found
-
-    def reads_any(self, reader_id: str, cells: set[str]) -> bool:
-        return not cells.isdisjoint(self.sources(reader_id))
+def _reads_any_path(
+    effects: Mapping[str, EffectsLike],
+    cells: Sequence[NotebookCell],
+    index: Mapping[str, int],
+    reader: str,
+    among: set[int],
+) -> bool:
+    """Whether ``reader``, reading ``ANY_PATH``, reads a cell at one of the places
+    ``among``: it may read from every cell above that writes something, down
+    from the nearest that rebinds everything."""
+    place = index[reader]
+    writers = [_Written(c.id, effects[c.id].binds) for c in cells[:place] if effects[c.id].defines]
+    chain = chains.expected(writers, index, place, ANY_PATH)
+    return any(index[w.cell_id] in among for w in chain)
 
 
 @dataclass(frozen=True)
@@ -483,24 +563,25 @@ def next_downstream(
     stale, or re-binding a path a cell above it just redefined, or edited since
     its run with a current source that reads a path a cell of this cascade
     (``done``) wrote (restart-and-run-all runs it with that source)."""
-    arrange(graph, cells)
+    if not graph.arranged_from(cells, None):  # asked once a cell run: the test inline
+        arrange(graph, cells)
     position: Mapping[str, int] = graph.position or _Positions(cells)
-    records = graph.records
+    records, ids = graph.records, graph.order or None  # arranged from ``cells`` (above)
     written: set[str] | None = None
     start, stop, _ = slice(after + 1, None).indices(len(cells))  # as cells[after + 1 :]
     for i in range(start, stop):
-        cell = cells[i]
-        record = records.get(cell.id)
-        if cell.id in done or record is None:
+        cell_id = ids[i] if ids is not None else cells[i].id
+        record = records.get(cell_id)
+        if record is None or cell_id in done:
             continue
-        if predicted is not None and record.code != cell.source and cell.id in predicted:
+        if predicted is not None and cell_id in predicted and record.code != cells[i].source:
             if written is None:
                 written = {d for c in done if c in records for d in records[c].defines}
-            if _reads_from(predicted[cell.id], Effects(frozenset(), frozenset(written))):
-                return cell.id
+            if _reads_from(predicted[cell_id], Effects(frozenset(), frozenset(written))):
+                return cell_id
             continue
-        if graph.is_stale(cell.id) or graph.overwritten_from_above(cell.id, position):
-            return cell.id
+        if graph.is_stale(cell_id) or graph.overwritten_from_above(cell_id, position):
+            return cell_id
     return None
 
 
