@@ -311,6 +311,7 @@ def test_next_downstream_overwritten_from_above() -> None:
 def test_no_pair_is_compared_twice_on_a_keyed_dict(monkeypatch: pytest.MonkeyPatch) -> None:
     """200 writers of ``d['k<i>']``: each reader meets its own writer only."""
     import kernel_agent.core.graph as graph_module
+    import kernel_agent.core.staleness as staleness_module
 
     calls = itertools.count()
     real = graph_module.overlaps
@@ -323,7 +324,8 @@ def test_no_pair_is_compared_twice_on_a_keyed_dict(monkeypatch: pytest.MonkeyPat
     for i in range(200):
         graph.put(record(f"w{i}", 2 * i + 1, defines={f"d['k{i}']"}))
         graph.put(record(f"r{i}", 2 * i + 2, uses={f"d['k{i}']"}))
-    monkeypatch.setattr(graph_module, "overlaps", counting)
+    for module in (graph_module, staleness_module):  # where the overlap rule is applied
+        monkeypatch.setattr(module, "overlaps", counting)
     assert len(graph.edges()) == 400
     assert graph.stale_cells() == set()
     assert next(calls) < 2_000

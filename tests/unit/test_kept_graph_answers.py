@@ -3,7 +3,7 @@
 The graph keeps, across changes, the edges into each cell (edges.py), the one
 writer of each plain name (``DefinerIndex.sole``), a lone definer as a tuple,
 and the staleness of each cell, which a re-run settles for the readers of what
-it rewrote (``Graph._mark_stale``); planning finds chains through that index
+it rewrote (``KeptStaleness._mark``); planning finds chains through that index
 (reads.py) and a path's one writer without building chains
 (``chains.mismatch_one``). Each is checked against a brute force over all
 cells, or a graph built afresh from the same records, after random re-runs,
