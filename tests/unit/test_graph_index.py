@@ -11,6 +11,7 @@ import itertools
 import random
 
 import pytest
+from graph_brute_force import brute_edges, shares
 
 from kernel_agent.core.graph import ANY_PATH, CellRecord, DefinerIndex, Graph
 from kernel_agent.core.paths import overlaps
@@ -46,32 +47,13 @@ def graph_of(*records: CellRecord) -> Graph:
 # -- brute force: every pair of cells, the rule of DESIGN §2 -------------------
 
 
-def _shares(source: CellRecord, target: CellRecord) -> list[str]:
-    if ANY_PATH in target.uses:
-        return sorted(source.defines)
-    if ANY_PATH in source.defines:
-        return sorted(target.uses)
-    return sorted(u for u in target.uses if any(overlaps(d, u) for d in source.defines))
-
-
 def brute_stale(graph: Graph) -> set[str]:
     records = graph.records.values()
     return {
         t.cell_id
         for t in records
-        if any(s.cell_id != t.cell_id and s.ts > t.ts and _shares(s, t) for s in records)
+        if any(s.cell_id != t.cell_id and s.ts > t.ts and shares(s, t) for s in records)
     }
-
-
-def brute_edges(graph: Graph) -> list[tuple[str, str, list[str]]]:
-    found = []
-    for target in graph.records.values():
-        for source_id in sorted(graph.records):
-            if source_id != target.cell_id:
-                symbols = _shares(graph.records[source_id], target)
-                if symbols:
-                    found.append((source_id, target.cell_id, symbols))
-    return found
 
 
 def edges_of(graph: Graph) -> list[tuple[str, str, list[str]]]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import random
 
+from graph_brute_force import brute_edges, shares
+
 from kernel_agent.core import chains
 from kernel_agent.core.definers import ANY_PATH, DefinerIndex
 from kernel_agent.core.graph import CellRecord, Graph
@@ -148,24 +150,6 @@ def _writes(defines: frozenset[str], path: str) -> bool:
     return ANY_PATH in defines or any(overlaps(d, path) for d in defines)
 
 
-def _shares(source: CellRecord, target: CellRecord) -> list[str]:
-    if ANY_PATH in target.uses:
-        return sorted(source.defines)
-    if ANY_PATH in source.defines:
-        return sorted(target.uses)
-    return sorted(u for u in target.uses if any(overlaps(d, u) for d in source.defines))
-
-
-def brute_edges(graph: Graph) -> list[tuple[str, str, list[str]]]:
-    found = []
-    for target in graph.records.values():
-        for source_id in sorted(graph.records):
-            symbols = _shares(graph.records[source_id], target)
-            if source_id != target.cell_id and symbols:
-                found.append((source_id, target.cell_id, symbols))
-    return found
-
-
 def brute_stale(graph: Graph, cell_id: str) -> bool:
     """Staleness from every record, through the chains (no index, no one-writer path)."""
     target = graph.records.get(cell_id)
@@ -173,7 +157,7 @@ def brute_stale(graph: Graph, cell_id: str) -> bool:
         return False
     others = [r for r in graph.records.values() if r.cell_id != cell_id]
     if cell_id not in graph.position:
-        return any(r.ts > target.ts and _shares(r, target) for r in others)
+        return any(r.ts > target.ts and shares(r, target) for r in others)
     place = graph.position[cell_id]
     for used in target.uses:
         if used == ANY_PATH:
