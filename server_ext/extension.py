@@ -6,6 +6,7 @@ from typing import Any
 
 from tornado.ioloop import IOLoop
 
+from . import agent_link
 from .config import Cascade
 from .controls import control_handlers
 from .events import event_handlers
@@ -60,6 +61,9 @@ def load(serverapp: Any) -> None:
         schema_id=CONTENTS_SCHEMA, listener=service.on_contents_action
     )
     IOLoop.current().add_callback(_check_connection_class, serverapp)
+    # packed now, while the server starts: the first kernel's agent would pack it
+    # inside the event loop (~15 ms at a kernel's start)
+    IOLoop.current().add_callback(agent_link.bootstrap_source)
     IOLoop.current().add_callback(service.freezer.after_start)
     serverapp.log.info(
         "cascade: reactive execution on (mode=%s, direction=%s)", config.mode, config.direction

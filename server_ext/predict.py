@@ -17,11 +17,16 @@ from IPython.core.inputtransformer2 import TransformerManager
 
 from kernel_agent.core.analysis import CellAnalysis, FunctionSummary, analyze, close_over_calls
 from kernel_agent.core.graph import ANY_PATH
+from kernel_agent.core.overlay import Overlay
 from kernel_agent.core.planning import Effects
 
 #: New sources a notebook's predictions analyse inline, in the server's event
 #: loop (~0.2–2 ms each); more go to a worker thread first (:meth:`Predictions.prepare`).
 INLINE_ANALYSES = 16
+
+#: predicted cells new to a kernel's kept :class:`Overlay` that are indexed inline
+#: (~3 µs each); more are indexed in a worker thread first
+INLINE_OVERLAY = 256
 
 #: seconds a worker thread analyses before it hands the GIL over (see :func:`_sliced`)
 SLICE = 0.001
@@ -80,6 +85,15 @@ def close_all(
     return {
         source: effects_of(analysis, summaries) for source, analysis in _sliced(analyses.items())
     }
+
+
+def overlay_of(effects: Mapping[str, Effects]) -> Overlay:
+    """An :class:`Overlay` of ``effects``, built afresh. Pure, so it can run in a
+    worker thread (handing the GIL over as :func:`analyse_sources`)."""
+    overlay = Overlay()
+    for cell_id, cell_effects in _sliced(effects.items()):
+        overlay.add(cell_id, cell_effects)
+    return overlay
 
 
 def predict_effects(source: str, summaries: Mapping[str, FunctionSummary] | None = None) -> Effects:

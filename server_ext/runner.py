@@ -20,6 +20,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from kernel_agent.core.overlay import Overlay, Predicted
 from kernel_agent.core.planning import (
     ANY_ORDER,
     LAZY,
@@ -45,7 +46,13 @@ from .lookahead import Step, plan_steps
 from .notebook import NotebookModel, SentCode, match_cell
 from .outputs import OutputCollector
 from .persistence import persisted_effects
-from .predict import Predictions, PredictionsPending, predict_effects
+from .predict import (
+    INLINE_OVERLAY,
+    Predictions,
+    PredictionsPending,
+    overlay_of,
+    predict_effects,
+)
 from .state import BrowserRequest, KernelState
 
 #: a batch of cells sent ahead yields to the event loop after its first request and
@@ -142,6 +149,8 @@ class KernelRunner:
         self.holding = False
         self.held: weakref.WeakSet[HeldMessages] = weakref.WeakSet()
         self._predictions = Predictions()
+        #: the predicted cells' writers, indexed once and kept up to date by each plan
+        self._overlay = Overlay()
         self._moved_widgets = Debouncer(lambda ids: self._spawn(self._after_widget_moves(ids)))
         # The kernel's own restarter (a crashed kernel) emits no REST event.
         with contextlib.suppress(Exception):  # gateway kernels have no local restarter
@@ -574,12 +583,13 @@ class KernelRunner:
         """
         unknown, persisted = self._unpredicted(cells, metadata)
         if len(persisted) == len(unknown):
-            return persisted
+            return Predicted(persisted, self._overlay)
         sources = [cell.source for cell in cells]
         if not inline and not self._predictions.ready(sources):
             raise PredictionsPending
         predict = self._predictions.predictor(sources)
-        return {cell.id: persisted.get(cell.id) or predict(cell.source) for cell in unknown}
+        found = {cell.id: persisted.get(cell.id) or predict(cell.source) for cell in unknown}
+        return Predicted(found, self._overlay)
 
     def _unpredicted(
         self, cells: list[NotebookCell], metadata: dict[str, Any] | None
@@ -606,6 +616,10 @@ class KernelRunner:
         analysed = await self._predictions.prepare(sources)
         wanted = [cell.source for cell in unknown if cell.id not in persisted]
         await self._predictions.prepare_effects(sources, wanted)
+        if self._overlay.unindexed(cell.id for cell in unknown) > INLINE_OVERLAY:
+            # any overlay is brought up to date by the plans: one built afresh will do
+            predicted = self.predicted(cells, metadata)
+            self._overlay = await asyncio.to_thread(overlay_of, predicted)
         if analysed:
             self._notebooks.kept_long_lived()
 
@@ -691,9 +705,8 @@ class KernelRunner:
         self.state.last_error = None
         cells = await model.code_cells()
         await self.prepare_predictions(cells)
-        self.state.queued = plan_downstream(
-            self.state.graph, cells, triggers, self.predicted(cells)
-        )
+        predicted = self.predicted(cells)
+        self.state.queued = plan_downstream(self.state.graph, cells, triggers, predicted)
         model.mark_queued(self.state.queued, True)
         done, last = set(triggers), triggers[-1]
         position = min((i for i, c in enumerate(cells) if c.id in done), default=-1)
@@ -704,7 +717,7 @@ class KernelRunner:
                     cells,
                     position,
                     done,
-                    self.predicted(cells),
+                    predicted,
                     self.direction,
                     self._ahead,
                 )
@@ -717,6 +730,7 @@ class KernelRunner:
                 if not ok:
                     break
                 cells = await model.code_cells()
+                predicted = self.predicted(cells)  # not before: the graph moves only by runs
                 if stale:
                     position = next((i for i, c in enumerate(cells) if c.id == stale[-1]), position)
             else:

@@ -16,7 +16,8 @@ from typing import Protocol
 
 from .chains import covers
 from .definers import ANY_PATH, DefinerIndex
-from .paths import overlaps, root
+from .overlay import Overlay, Predicted
+from .paths import overlaps
 
 
 class EffectsLike(Protocol):
@@ -46,7 +47,8 @@ class Reads:
     """Expected chains over ``effects`` of the cells at ``position``.
 
     ``index`` holds the definers by their records (``Graph.definers``);
-    ``replaced`` names the cells whose ``effects`` are not their record's.
+    ``replaced`` names the cells whose ``effects`` are not their record's
+    (a :class:`.overlay.Predicted` brings its kept index of them along).
     A cell with neither a record nor a replaced effect writes nothing.
     """
 
@@ -60,12 +62,15 @@ class Reads:
         self._index = index
         self._effects = effects
         self._position = position
-        self._replaced = {cell_id for cell_id in replaced if cell_id in effects}
-        self._overlay = DefinerIndex()
-        for cell_id in self._replaced:
-            self._overlay.add(cell_id, effects[cell_id].defines)
+        if isinstance(replaced, Predicted):  # kept: its keys are ``effects``' own
+            overlay = replaced.overlay()
+            self._replaced = set(replaced)
+        else:
+            self._replaced = {cell_id for cell_id in replaced if cell_id in effects}
+            overlay = Overlay().sync({c: effects[c] for c in self._replaced})
+        self._overlay = overlay.index
         #: the root names the replaced effects write
-        self._replaced_roots = {root(d) for c in self._replaced for d in effects[c].defines}
+        self._replaced_roots = overlay.roots
         #: plain names with one writer (:attr:`DefinerIndex.sole`), unless any may be all
         no_wildcard = not index.wildcard and not self._overlay.wildcard
         self._sole: Mapping[str, str] = index.sole if no_wildcard else {}
