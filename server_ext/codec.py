@@ -312,6 +312,22 @@ def cascaded_cell(zmq_parts: list[Any]) -> str | None:
     return cell if isinstance(cell, str) else None
 
 
+def is_status(zmq_parts: list[Any]) -> bool:
+    """Whether iopub frames are a ``status`` message (busy, idle, starting). A byte
+    search of the header first: most messages are not parsed."""
+    try:
+        delimiter = next(i for i, part in enumerate(zmq_parts) if _bytes(part) == b"<IDS|MSG>")
+        header = _bytes(zmq_parts[delimiter + 2])
+    except (StopIteration, IndexError):
+        return False
+    if b'"status"' not in header:
+        return False
+    try:
+        return _json_part(header).get("msg_type") == "status"  # type: ignore[no-any-return]
+    except (ValueError, AttributeError):
+        return False
+
+
 @dataclass
 class Reply:
     """A shell reply travelling to the browser."""

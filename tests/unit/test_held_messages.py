@@ -67,3 +67,30 @@ async def test_a_failing_send_does_not_lose_the_others_and_a_closed_page_drops_a
     held.drop()
     await asyncio.sleep(HOLD_SECONDS * 1.5)
     assert sent == [("a",), ("b",)]
+
+
+def test_status_messages_are_told_by_their_header() -> None:
+    session = Session(key=b"k")
+    parent = session.msg_header("execute_request")
+    assert codec.is_status(_iopub(session, "status", parent))
+    assert not codec.is_status(_iopub(session, "execute_result", parent))
+    assert not codec.is_status([b"topic", b"no delimiter"])
+
+
+async def test_a_held_burst_keeps_only_its_last_status_and_every_other_message() -> None:
+    """The page shows the state the burst ends in; the flips before it are not sent."""
+    session = Session(key=b"k")
+    parent = session.msg_header("execute_request")
+    burst = [
+        _iopub(session, kind, parent)
+        for kind in ("status", "execute_input", "execute_result", "status", "status", "stream")
+    ]
+    sent: list[list[bytes]] = []
+    held = HeldMessages(lambda stream, message: sent.append(message[0]))
+    for frames in burst:
+        held.send("iopub", (frames,), hold=True)
+    held.flush()
+    assert sent == [burst[1], burst[2], burst[4], burst[5]]
+    held.send("iopub", (burst[0],), hold=True)  # a lone status goes as it is
+    held.send("shell", (b"reply",), hold=False)
+    assert sent[4:] == [burst[0], b"reply"]
