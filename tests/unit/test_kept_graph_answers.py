@@ -30,7 +30,7 @@ from kernel_agent.core.planning import (
     plan_downstream,
     plan_upstream,
 )
-from kernel_agent.core.reads import Reads
+from kernel_agent.core.reads import EffectsLike, Reads
 
 NAMES = ["a", "b", "c", "x", "lst"]
 PARTS = ["", "", "", "[0]", "[1]", "[-1]", ".a", "['k']"]
@@ -247,12 +247,7 @@ def test_chains_found_through_the_graphs_index_are_the_brute_force_ones() -> Non
             history.step()
         rng, graph, cells = history.rng, history.graph, history.cells
         predicted = {c.id: history.effects() for c in cells if rng.random() < 0.25}
-        effects = {
-            c.id: predicted.get(c.id)
-            or graph.records.get(c.id)
-            or Effects(frozenset(), frozenset())
-            for c in cells
-        }
+        effects = _effects_seen(graph, cells, predicted)
         position = {c.id: i for i, c in enumerate(cells)}
         reads = Reads(graph.definers, effects, position, predicted)
         for place, cell in enumerate(cells):
@@ -269,6 +264,16 @@ def test_chains_found_through_the_graphs_index_are_the_brute_force_ones() -> Non
             assert reads.sources(place, uses) == sources
             among = set(rng.sample(range(len(cells)), rng.randint(0, len(cells))))
             assert reads.reads_any(place, uses, among) == bool(sources & among)
+
+
+def _effects_seen(
+    graph: Graph, cells: list[NotebookCell], predicted: dict[str, Effects]
+) -> dict[str, EffectsLike]:
+    """What a plan takes each cell to do: its prediction, else its record, else nothing."""
+    return {
+        c.id: predicted.get(c.id) or graph.records.get(c.id) or Effects(frozenset(), frozenset())
+        for c in cells
+    }
 
 
 def test_a_kept_overlay_of_predicted_cells_answers_as_one_built_afresh() -> None:
@@ -288,12 +293,7 @@ def test_a_kept_overlay_of_predicted_cells_answers_as_one_built_afresh() -> None
                 for c in cells
                 if rng.random() < (0.9 if c.id in predicted else 0.3)
             }
-            effects = {
-                c.id: predicted.get(c.id)
-                or graph.records.get(c.id)
-                or Effects(frozenset(), frozenset())
-                for c in cells
-            }
+            effects = _effects_seen(graph, cells, predicted)
             position = {c.id: i for i, c in enumerate(cells)}
             fresh = Reads(graph.definers, effects, position, predicted)
             kept = Reads(graph.definers, effects, position, Predicted(predicted, overlay))
@@ -321,7 +321,7 @@ def chains_writer(cell_id: str, binds: frozenset[str]) -> CellRecord:
 
 def test_the_one_writer_of_each_name_is_kept_through_adds_and_discards() -> None:
     rng = random.Random(3)
-    index, defined = DefinerIndex(), {}
+    index, defined = DefinerIndex(), dict[str, frozenset[str]]()
     for _ in range(3000):
         cell_id = f"c{rng.randrange(8)}"
         if cell_id in defined:
