@@ -292,40 +292,36 @@ def is_agent_report(zmq_parts: list[Any]) -> bool:
 
 #: the header key naming a cascaded run's cell (``kernel_channel.CELL_ID_HEADER``)
 _CASCADED_CELL_KEY = b'"cascade_cell_id"'
+#: where a message's header and parent header are, counted from the ``<IDS|MSG>`` delimiter
+_HEADER, _PARENT = 2, 3
+
+
+def _part_field(zmq_parts: list[Any], offset: int, needle: bytes, key: str) -> Any:
+    """``key`` of the JSON part ``offset`` after the delimiter, or None. A byte search
+    for ``needle`` first: most messages are the pages' own and are not parsed."""
+    try:
+        delimiter = next(i for i, part in enumerate(zmq_parts) if _bytes(part) == b"<IDS|MSG>")
+        part = _bytes(zmq_parts[delimiter + offset])
+    except (StopIteration, IndexError):
+        return None
+    if needle not in part:
+        return None
+    try:
+        return _json_part(part).get(key)
+    except (ValueError, AttributeError):
+        return None
 
 
 def cascaded_cell(zmq_parts: list[Any]) -> str | None:
     """The cell of a cascaded run an iopub message belongs to (the server's request
-    header, echoed as its parent), or None for every other message. A byte search
-    first: most messages are the pages' own and are not parsed."""
-    try:
-        delimiter = next(i for i, part in enumerate(zmq_parts) if _bytes(part) == b"<IDS|MSG>")
-        parent = _bytes(zmq_parts[delimiter + 3])
-    except (StopIteration, IndexError):
-        return None
-    if _CASCADED_CELL_KEY not in parent:
-        return None
-    try:
-        cell = _json_part(parent).get("cascade_cell_id")
-    except (ValueError, AttributeError):
-        return None
+    header, echoed as its parent), or None for every other message."""
+    cell = _part_field(zmq_parts, _PARENT, _CASCADED_CELL_KEY, "cascade_cell_id")
     return cell if isinstance(cell, str) else None
 
 
 def is_status(zmq_parts: list[Any]) -> bool:
-    """Whether iopub frames are a ``status`` message (busy, idle, starting). A byte
-    search of the header first: most messages are not parsed."""
-    try:
-        delimiter = next(i for i, part in enumerate(zmq_parts) if _bytes(part) == b"<IDS|MSG>")
-        header = _bytes(zmq_parts[delimiter + 2])
-    except (StopIteration, IndexError):
-        return False
-    if b'"status"' not in header:
-        return False
-    try:
-        return _json_part(header).get("msg_type") == "status"  # type: ignore[no-any-return]
-    except (ValueError, AttributeError):
-        return False
+    """Whether iopub frames are a ``status`` message (busy, idle, starting)."""
+    return _part_field(zmq_parts, _HEADER, b'"status"', "msg_type") == "status"
 
 
 @dataclass

@@ -184,7 +184,7 @@ class SharedDocument:
         page's own kernel messages queue behind them.
         """
         self._queued.append(change)
-        if cell_id is not None:
+        if cell_id is not None and timeline.on():
             self._queued_cells.add(cell_id)
         held = self._at_once is not None and cell_id not in self._at_once
         try:

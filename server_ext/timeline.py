@@ -16,7 +16,12 @@ import time
 log = logging.getLogger("server_ext.timeline")
 
 
+def on() -> bool:
+    """Whether notes are written (callers skip gathering what a note would name)."""
+    return log.isEnabledFor(logging.DEBUG)
+
+
 def note(what: str, *ids: str) -> None:
     """One line ``<epoch seconds> <what> <ids…>``, when the logger is on."""
-    if log.isEnabledFor(logging.DEBUG):
+    if on():
         log.debug("%.6f %s %s", time.time(), what, " ".join(ids))
